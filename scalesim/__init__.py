@@ -1,0 +1,3 @@
+"""scalesim: a differentiable scaling simulator."""
+
+__version__ = "0.1.0"
