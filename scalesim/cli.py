@@ -1,12 +1,14 @@
 """``scalesim list | run | report | fit``: the command-line front end.
 
 Bad input (unknown experiment, bad ``--set`` key or value, invalid setting) prints one line
-``scalesim: error: ...`` to stderr and exits with status 2, without a traceback.
+``scalesim: error: ...`` to stderr and exits with status 2, without a traceback. Set
+``SCALESIM_DEBUG=1`` to get the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 __all__ = ["main"]
@@ -87,6 +89,8 @@ def main(argv=None) -> int:
             raise _UsageError("a command is required (list, run, report, fit); see `scalesim --help`")
         return _run(args)
     except (_UsageError, ValueError) as e:
+        if os.environ.get("SCALESIM_DEBUG"):
+            raise
         msg = " ".join(str(e).split())
         print(f"scalesim: error: {msg}", file=sys.stderr)
         return 2
