@@ -97,9 +97,9 @@ def test_sgd_powerlaw_full_experiment_agrees(tmp_path):
     assert all(r["agrees"] for r in records), [r for r in records if not r["agrees"]]
 
 
-def test_sgd_powerlaw_quick_experiment_agrees(tmp_path):
+def test_sgd_powerlaw_quick_experiment_agrees(quick_results):
     from scalesim.experiments import REGISTRY, run_experiment
 
-    records = run_experiment(REGISTRY["sgd-powerlaw"], tmp_path, quick=True, progress=False)
+    records = run_experiment(REGISTRY["sgd-powerlaw"], quick_results / "sgd-powerlaw-quick", quick=True, progress=False)
     exps = [r for r in records if r["quantity"].startswith("time_exponent")]
     assert len(exps) == 3 and all(r["agrees"] for r in records), records

@@ -16,9 +16,9 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes_in_quick_mode(path, tmp_path, monkeypatch):
+def test_notebook_executes_in_quick_mode(path, quick_results, monkeypatch):
     monkeypatch.setenv("SCALESIM_QUICK", "1")
-    monkeypatch.setenv("SCALESIM_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("SCALESIM_RESULTS", str(quick_results))  # reuses quick runs made by other tests
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     nb = nbformat.read(path, as_version=4)
