@@ -221,7 +221,8 @@ def fit_approach3(N, D, L, *, delta: float = 1e-3, grid=None, gtol: float = 1e-1
     in one vmapped batch, stopping on gradient norm <= gtol, relative objective decrease
     <= ftol for 5 iterations, or ``max_iter`` (starts wandering into degenerate regions,
     e.g. alpha -> 0 with a -> -inf, would otherwise hold the whole batch). Stage 2: the
-    ``polish_top`` best starts are re-run with ftol = 0 (gradient criterion only) and the best kept; its gradient norm is reported.
+    ``polish_top`` best starts are re-run with ftol = 0 (gradient criterion only) and the
+    best is kept; its gradient norm is reported.
     Float64 regardless of the global x64 flag. ``extra``: ``theta`` (a, b, e, alpha, beta),
     ``n_starts``, ``start_objectives`` (stage 1, per start), ``n_iter``.
     """
