@@ -52,7 +52,7 @@ def test_epoch_bootstrap_cis_match_published():
     """Plain bootstrap of Approach 3 (refit from the optimum) reproduces Epoch's CIs."""
     d = load_epoch_chinchilla()
     fit = ch.fit_approach3(d["N"], d["D"], d["L"], grid=ch.hoffmann_grid()[::10])
-    r = bs.bootstrap_fit(fit, d["N"], d["D"], d["L"], n_boot=400, seed=0)
+    r = bs.bootstrap_fit(fit, d["N"], d["D"], d["L"], n_boot=200, seed=0)
     assert r.n_failed == 0
     for k, (lo, hi) in EPOCH_CI.items():
         mlo, mhi = r.ci[k]
@@ -63,5 +63,5 @@ def test_epoch_bootstrap_cis_match_published():
     # block-by-run bootstrap with one point per run equals a plain bootstrap in distribution;
     # with runs of 8 correlated points it must be at least roughly as wide
     runs = np.arange(240) // 8
-    rb = bs.bootstrap_fit(fit, d["N"], d["D"], d["L"], n_boot=400, seed=0, groups=runs)
+    rb = bs.bootstrap_fit(fit, d["N"], d["D"], d["L"], n_boot=200, seed=0, groups=runs)
     assert rb.se["alpha"] > 0.5 * r.se["alpha"]

@@ -95,9 +95,8 @@ def _vertices(x, L, labels, W):
         coef, r = _weighted_polyfit(X, L[m], W[:, m])
         p, q, c = coef[:, 0], coef[:, 1], coef[:, 2]
         with np.errstate(all="ignore"):
-            v = -q / (2 * p)
-        xs.append(mu + v)
-        ls.append(c - q * q / (4 * p))
+            xs.append(mu - q / (2 * p))
+            ls.append(c - q * q / (4 * p))
         ps.append(p)
         rss = rss + r
     return np.stack(xs, 1), np.stack(ls, 1), np.stack(ps, 1), rss
@@ -106,11 +105,12 @@ def _vertices(x, L, labels, W):
 def _line(lc, y, ok):
     """Least-squares slope and intercept of y on lc per row, using entries where ok."""
     w = ok.astype(np.float64)
-    sw = w.sum(1)
+    sw = np.maximum(w.sum(1), 1.0)
     mx = (w * lc).sum(1) / sw
     my = (w * np.where(ok, y, 0)).sum(1) / sw
     dx = lc - mx[:, None]
-    slope = (w * dx * np.where(ok, y - my[:, None], 0)).sum(1) / (w * dx * dx).sum(1)
+    with np.errstate(all="ignore"):
+        slope = (w * dx * np.where(ok, y - my[:, None], 0)).sum(1) / (w * dx * dx).sum(1)
     return slope, my - slope * mx
 
 
