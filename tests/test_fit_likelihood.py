@@ -1,5 +1,7 @@
 """Huber-likelihood (Epoch headline) estimator: fitting.md Sec. 7 oracle 2."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -13,7 +15,8 @@ ORACLE2 = {"A": 482.0, "B": 2085.0, "E": 1.8169, "alpha": 0.3478, "beta": 0.3659
 
 @pytest.mark.parametrize("delta", [1e-3, 0.5, 1.345])
 def test_huber_density_normalises(delta):
-    z = np.exp(float(lk.huber_log_normaliser(delta)))
+    with jax.enable_x64(True):
+        z = np.exp(float(lk.huber_log_normaliser(jnp.float64(delta))))
     core, _ = quad(lambda x: np.exp(-0.5 * x * x), -delta, delta)
     tail = 2 * np.exp(-0.5 * delta ** 2) / delta
     assert z == pytest.approx(core + tail, rel=1e-10)
