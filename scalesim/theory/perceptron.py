@@ -102,17 +102,26 @@ def _phi(x):
     return jnp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 
+def _is_easy(mode):
+    """Mode as a (traceable) boolean: a string "hard"/"easy", or a bool / 0-1 array (easy=1)."""
+    if isinstance(mode, str):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        return jnp.asarray(mode == "easy")
+    return jnp.asarray(mode, bool)
+
+
 def kept_interval(f, mode):
     """Kept |z| range: keep-hard |z| < gamma, f = erf(gamma/sqrt2); keep-easy |z| > gamma,
     f = 2 H(gamma) (note section 1).  Returns (lo, hi) of the z >= 0 half."""
     f = jnp.asarray(f, _dtype())
-    if mode == "hard":
-        fs = jnp.where(f < 1.0, f, 0.5)
-        g = jnp.where(f < 1.0, math.sqrt(2.0) * erfinv(fs), Z_MAX)
-        return jnp.zeros_like(f), jnp.minimum(g, Z_MAX)
+    easy = _is_easy(mode)
     fs = jnp.where(f < 1.0, f, 0.5)
-    g = jnp.where(f < 1.0, -ndtri(fs / 2.0), 0.0)
-    return g, g + Z_MAX
+    g_hard = jnp.minimum(jnp.where(f < 1.0, math.sqrt(2.0) * erfinv(fs), Z_MAX), Z_MAX)
+    g_easy = jnp.where(f < 1.0, -ndtri(fs / 2.0), 0.0)
+    lo = jnp.where(easy, g_easy, 0.0)
+    hi = jnp.where(easy, g_easy + Z_MAX, g_hard)
+    return lo, hi
 
 
 def G(d, s):
@@ -153,28 +162,35 @@ def _residual0(x, alpha, f, mode):
 
 
 def _newton(F, x0, lower, upper, iters=40, tol=1e-12):
-    """Damped Newton on F(x) = 0 keeping lower < x < upper.  Returns (x, max|F|)."""
-    J = jax.jacfwd(F)
+    """Damped Newton on F(x) = 0 keeping lower < x < upper.
+
+    Returns (x, max|F(x_last)|, J(x_last)) where x_last is the iterate before the final step
+    (one jacfwd pass gives both F and its Jacobian)."""
+    FJ = jax.jacfwd(lambda y: (F(y), F(y)), has_aux=True)
+    n = x0.shape[0]
 
     def body(state):
-        x, it, _ = state
-        r = F(x)
-        dx = jnp.linalg.solve(J(x), -r)
+        x, it, _, _, _ = state
+        J, r = FJ(x)
+        dx = jnp.linalg.solve(J, -r)
         dx = jnp.where(jnp.all(jnp.isfinite(dx)), dx, jnp.zeros_like(dx))
         # keep inside the box: shrink the step to at most 90% of the distance to a wall
         room = jnp.where(dx > 0, (upper - x) / jnp.where(dx > 0, dx, 1.0),
                          (lower - x) / jnp.where(dx < 0, dx, -1.0))
         room = jnp.where(dx == 0, jnp.inf, jnp.abs(room))
         t = jnp.minimum(1.0, 0.9 * jnp.min(room))
-        xn = x + t * dx
-        return xn, it + 1, jnp.max(jnp.abs(t * dx))
+        return x + t * dx, it + 1, jnp.max(jnp.abs(t * dx)), jnp.max(jnp.abs(r)), J
 
     def cond(state):
-        x, it, step = state
-        return (it < iters) & (step > tol)
+        x, it, step, res, _ = state
+        return (it < iters) & (step > tol) & ~(res < 1e-300)
 
-    x, _, _ = jax.lax.while_loop(cond, body, (x0, 0, jnp.asarray(jnp.inf, x0.dtype)))
-    return x, jnp.max(jnp.abs(F(x)))
+    inf = jnp.asarray(jnp.inf, x0.dtype)
+    st0 = (x0, 0, inf, inf, jnp.zeros((n, n), x0.dtype))
+    x, _, step, res, J = jax.lax.while_loop(cond, body, st0)
+    # the residual is measured at the last linearisation point; a converged Newton step is tiny
+    res = jnp.where(step < 1e-8, res, inf)
+    return x, res, J
 
 
 def _max_eps_grid():
@@ -205,7 +221,7 @@ def _global_theta0(alpha, f, mode, n_bisect=60):
 def _solve_x(F, x0, lower, upper):
     """Root of F with implicit-function-theorem derivatives (jax.lax.custom_root)."""
     def solve(g, x):
-        xs, res = _newton(g, x, lower, upper)
+        xs, res, _ = _newton(g, x, lower, upper)
         return xs, res
 
     def tangent_solve(g, y):
@@ -238,14 +254,25 @@ def solve_theta0(alpha, f=1.0, mode="hard"):
 # General theta > 0: B(phi, psi, kappa)
 # ----------------------------------------------------------------------------------------------
 
-_GRADED_V = np.array([0.0, 1e-4, 1e-3, 0.01, 0.04, 0.12, 0.3, 0.6, 1.0])
-_BOTH_V = np.concatenate([0.5 * _GRADED_V[:-1], 1.0 - 0.5 * _GRADED_V[::-1]])
+# Quadrature of the 2-D (z, v) average.  QUAD["fine"] is the reference rule; the default
+# "standard" rule agrees with it to ~1e-6 in eps on the benchmark grid (tests check this).
+QUAD = {
+    "standard": dict(z=np.array([0.0, 0.01, 0.04, 0.1, 0.2, 0.35, 0.55, 0.78, 1.0]), nz=6,
+                     v=np.array([0.0, 1e-3, 0.01, 0.05, 0.15, 0.35, 0.6, 1.0]), nv=5),
+    "fine": dict(z=_GRADED, nz=8,
+                 v=np.array([0.0, 1e-4, 1e-3, 0.01, 0.04, 0.12, 0.3, 0.6, 1.0]), nv=6),
+}
+_RULE = "standard"
 
 
-def _z_rule(f, mode, n=8):
+def _both(rel):
+    return np.concatenate([0.5 * rel[:-1], 1.0 - 0.5 * rel[::-1]])
+
+
+def _z_rule(f, mode):
+    q = QUAD[_RULE]
     lo, hi = kept_interval(f, mode)
-    rel = _UNIFORM8 if mode == "hard" else _GRADED
-    z, w = _panels(lo, hi, rel, n)
+    z, w = _panels(lo, hi, q["z"], q["nz"])
     w = w * _phi(z)
     return z, w / jnp.sum(w)
 
@@ -260,7 +287,7 @@ def _order_params(phi, psi, theta):
     return R, rho, s, a, b
 
 
-def _E_given_z(z, kappa, s, a, b, theta, n=6):
+def _E_given_z(z, kappa, s, a, b, theta):
     """<G(a|u| + b sgn(u) z, s)>_v at fixed probe field z; v-panels split at the jump u = 0 and
     at the two kinks m = kappa (u > 0) and m = kappa (u < 0)."""
     ct, st = jnp.cos(theta), jnp.sin(theta)
@@ -270,7 +297,8 @@ def _E_given_z(z, kappa, s, a, b, theta, n=6):
     br = jnp.stack([-z * ct / st, (u_p - ct * z) / st, (u_m - ct * z) / st])
     br = jnp.sort(jnp.clip(jnp.where(jnp.isfinite(br), br, V_MAX), -V_MAX, V_MAX))
     edges = jnp.concatenate([jnp.asarray([-V_MAX], br.dtype), br, jnp.asarray([V_MAX], br.dtype)])
-    vs, ws = jax.vmap(lambda l, h: _panels(l, h, _BOTH_V, n))(edges[:-1], edges[1:])
+    q = QUAD[_RULE]
+    vs, ws = jax.vmap(lambda l, h: _panels(l, h, _both(q["v"]), q["nv"]))(edges[:-1], edges[1:])
     v, w = vs.reshape(-1), ws.reshape(-1) * _phi(vs.reshape(-1))
     u = ct * z + st * v
     m = a * jnp.abs(u) + b * jnp.sign(u) * z
@@ -295,62 +323,152 @@ _LOWER = (0.0, 0.0, 0.0)
 _UPPER = (math.pi, math.pi, math.inf)
 
 
-def _continue(x1, alpha, f_target, theta, mode, h0=0.1, h_min=2e-4, max_steps=400):
+def _continue(x1, alpha, f_target, theta, mode, h0=0.1, h_min=2e-4, max_steps=400, f_start=1.0):
     """Continuation in log f from f = 1 (x1 = the unpruned solution) to f_target with adaptive
     steps.  A step is accepted when Newton converges (|F| < 1e-10) and the solution moved by
-    < 0.2 (no jump to another branch).  When the step shrinks below h_min the branch has ended
-    (fold / collapse): returns failed=True and the last f reached (note: pitfalls)."""
+    < 0.2 (no jump to another branch); a rejected step is retried at half the size, so a
+    numerical failure is not mistaken for a fold.  When the step shrinks below h_min the branch
+    has ended (fold / collapse): returns failed=True and the last f reached (note: pitfalls).
+    Returns (x, failed, f_reached, J) with J the residual Jacobian near x."""
     dt = x1.dtype
     lo, hi = jnp.asarray(_LOWER, dt), jnp.asarray(_UPPER, dt)
     lft = jnp.log(f_target)
 
     def cond(st):
-        lf, x, h, k, failed = st
-        return (lf > lft) & (~failed) & (k < max_steps)
+        lf, x, h, k, failed, J = st
+        return ((lf > lft) | (k == 0)) & (~failed) & (k < max_steps)
 
     def body(st):
-        lf, x, h, k, failed = st
+        lf, x, h, k, failed, J = st
         lf_try = jnp.maximum(lft, lf - h)
         F = lambda y: _residual(y, alpha, jnp.exp(lf_try), theta, mode)
-        xn, res = _newton(F, x, lo, hi, iters=30)
+        xn, res, Jn = _newton(F, x, lo, hi, iters=30)
         good = (res < 1e-10) & jnp.all(jnp.abs(xn - x) < 0.2) & jnp.all(jnp.isfinite(xn))
         lf2 = jnp.where(good, lf_try, lf)
         x2 = jnp.where(good, xn, x)
+        J2 = jnp.where(good, Jn, J)
         h2 = jnp.where(good, jnp.minimum(1.5 * h, 0.3), 0.5 * h)
-        return lf2, x2, h2, k + 1, h2 < h_min
+        return lf2, x2, h2, k + 1, h2 < h_min, J2
 
-    st0 = (jnp.asarray(0.0, dt), x1, jnp.asarray(h0, dt), 0, jnp.asarray(False))
-    lf, x, h, k, failed = jax.lax.while_loop(cond, body, st0)
+    st0 = (jnp.log(jnp.asarray(f_start, dt)), x1, jnp.asarray(h0, dt), 0, jnp.asarray(False),
+           jnp.full((3, 3), jnp.nan, dt))
+    lf, x, h, k, failed, J = jax.lax.while_loop(cond, body, st0)
     failed = failed | (lf > lft)
-    return x, failed, jnp.exp(lf)
+    return x, failed, jnp.exp(lf), J, k
 
 
 def solve(alpha, f, theta, mode="hard"):
     """Pruned max-margin perceptron at probe angle theta > 0 (paper eqs. (1)-(3)).
 
     Continuation in f from f = 1 (where R = R_full, rho = R_full cos theta, kappa = kappa_full,
-    i.e. phi = pi eps_full, psi = pi/2), then a Newton polish with implicit-function-theorem
-    derivatives, so jax.grad works w.r.t. alpha, f and theta.  Returns dict(eps, R, rho, kappa,
-    residual, status, f_end): status FOLD (eps = nan) when the tracked branch ends before f
-    (f_end = where it ended), SPURIOUS when the root is not a maximum of B over (R, rho) or R <= 0.
-    jit/vmap-able; mode is static.  For theta == 0 use ``solve_theta0``.
+    i.e. phi = pi eps_full, psi = pi/2), then implicit-function-theorem derivatives through
+    ``jax.lax.custom_root`` (the continuation's converged point is the root), so jax.grad works
+    w.r.t. alpha, f and theta.  Returns dict(eps, R, rho, kappa, residual, status, f_end):
+    status FOLD (eps = nan) when the tracked branch ends before f (f_end = where it ended);
+    SPURIOUS when the root is not a maximum of B over (R, rho) or has R <= 0.
+    jit/vmap-able; mode is "hard"/"easy" or a traced bool (easy=True), so one compiled
+    program serves both modes.  For theta == 0 use ``solve_theta0`` (B is singular there).
     """
     dt = _dtype()
     alpha, f, theta = (jnp.asarray(v, dt) for v in (alpha, f, theta))
     full = solve_theta0(jax.lax.stop_gradient(alpha), 1.0, "hard")
     x1 = jnp.stack([jnp.pi * full["eps"], jnp.asarray(jnp.pi / 2, dt), full["kappa"]])
     x1 = jax.lax.stop_gradient(x1)
-    xc, failed, f_end = _continue(x1, *(jax.lax.stop_gradient(v) for v in (alpha, f, theta)), mode)
+    sg = jax.lax.stop_gradient
+    xc, failed, f_end, J, _ = _continue(x1, sg(alpha), sg(f), sg(theta), mode)
     F = lambda x: _residual(x, alpha, f, theta, mode)
-    x, res = _solve_x(F, xc, jnp.asarray(_LOWER, dt), jnp.asarray(_UPPER, dt))
+
+    def tangent_solve(g, y):
+        return jnp.linalg.solve(jax.jacobian(g)(y), y)
+
+    x = jax.lax.custom_root(F, xc, lambda g, x0: x0, tangent_solve)
     phi, psi, kappa = x[0], x[1], x[2]
     R, rho, *_ = _order_params(phi, psi, theta)
-    hess = jax.hessian(B, argnums=(0, 1))(phi, psi, kappa, alpha, f, theta, mode)
-    Hm = jnp.array([[hess[0][0], hess[0][1]], [hess[1][0], hess[1][1]]])
+    Hm = J[:2, :2]                        # Hessian of B over (phi, psi)
     is_max = (Hm[0, 0] < 0) & (jnp.linalg.det(Hm) > 0)
-    status = jnp.where(failed, FOLD,
-                       jnp.where(res > 1e-9, NOT_CONVERGED,
-                                 jnp.where(is_max & (R > 0), OK, SPURIOUS)))
+    status = jnp.where(failed, FOLD, jnp.where(is_max & (R > 0), OK, SPURIOUS))
     eps = jnp.where(failed, jnp.nan, phi / jnp.pi)
-    return dict(eps=eps, R=R, rho=rho, kappa=kappa, residual=res, status=status,
+    return dict(eps=eps, R=R, rho=rho, kappa=kappa, status=status,
                 f_end=jnp.where(failed, f_end, jnp.nan))
+
+
+def _start(alpha, theta):
+    """Unpruned solution mapped to (phi, psi, kappa): phi = pi eps_full, psi = pi/2."""
+    full = solve_theta0(alpha, 1.0, "hard")
+    x1 = jnp.stack([jnp.pi * full["eps"], jnp.asarray(jnp.pi / 2, alpha.dtype), full["kappa"]])
+    return jax.lax.stop_gradient(x1)
+
+
+def solve_branch(alpha, f_grid, theta, mode="hard"):
+    """Track one branch in f from f = 1 through f_grid (must be DEcreasing), theta > 0.
+
+    One continuation passes through all grid points (lax.scan over the grid, adaptive steps in
+    between); after the branch ends (fold) every later point has status FOLD and eps = nan.
+    Values only (use ``solve`` for derivatives).  Returns dict of arrays [len(f_grid)].
+    """
+    dt = _dtype()
+    alpha, theta = jnp.asarray(alpha, dt), jnp.asarray(theta, dt)
+    f_grid = jnp.asarray(f_grid, dt)
+    x1 = _start(alpha, theta)
+
+    def step(carry, f):
+        x, f_cur, failed = carry
+        xn, fail_n, f_end, J, nsteps = _continue(x, alpha, f, theta, mode, f_start=f_cur)
+        fail_n = failed | fail_n
+        Hm = J[:2, :2]
+        is_max = (Hm[0, 0] < 0) & (jnp.linalg.det(Hm) > 0)
+        R, rho, *_ = _order_params(xn[0], xn[1], theta)
+        status = jnp.where(fail_n, FOLD, jnp.where(is_max & (R > 0), OK, SPURIOUS))
+        out = dict(eps=jnp.where(fail_n, jnp.nan, xn[0] / jnp.pi), R=R, rho=rho, kappa=xn[2],
+                   status=status, f_end=jnp.where(fail_n, f_end, jnp.nan), steps=nsteps)
+        return (xn, jnp.where(fail_n, f_cur, f), fail_n), out
+
+    _, out = jax.lax.scan(step, (x1, jnp.asarray(1.0, dt), jnp.asarray(False)), f_grid)
+    return out
+
+
+_branch_v = jax.jit(jax.vmap(solve_branch, (0, None, 0, 0)))
+_solve0_v = jax.jit(jax.vmap(solve_theta0))
+
+
+def predict(alpha, f, theta=0.0, mode="hard"):
+    """Theory on a grid: broadcast (alpha, f, theta, mode) and solve every point.
+
+    theta == 0 points use the reduced theta = 0 solver (vmapped).  theta > 0 points are grouped
+    by (alpha, theta, mode); each group is one continuation branch from f = 1 through its f
+    values (branches vmapped).  Inputs are validated first (ValueError naming the field).
+    Returns numpy arrays eps, R, rho, kappa, status (OK/FOLD/SPURIOUS/NOT_CONVERGED) and f_end.
+    """
+    modes = np.asarray(mode)
+    for m in np.unique(modes):
+        if m not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {m!r}")
+    check_inputs(alpha, f, theta, "hard")
+    a, ff, th, md = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(f, float),
+                                        np.asarray(theta, float), modes == "easy")
+    shape = a.shape
+    a, ff, th, md = (x.reshape(-1) for x in (a, ff, th, md))
+    out = {k: np.full(a.shape, np.nan) for k in ("eps", "R", "rho", "kappa", "f_end")}
+    out["status"] = np.zeros(a.shape, int)
+    sel = th == 0
+    if sel.any():
+        r = _solve0_v(*(jnp.asarray(x[sel]) for x in (a, ff, md)))
+        for k in out:
+            if k in r:
+                out[k][sel] = np.asarray(r[k])
+    idx = np.flatnonzero(th > 0)
+    if idx.size:
+        groups = {}
+        for i in idx:
+            groups.setdefault((a[i], th[i], md[i]), []).append(i)
+        fgrid = np.unique(ff[idx])[::-1]                    # one shared decreasing grid
+        keys = list(groups)
+        r = _branch_v(jnp.asarray([g[0] for g in keys]), jnp.asarray(fgrid),
+                      jnp.asarray([g[1] for g in keys]), jnp.asarray([g[2] for g in keys]))
+        r = {k: np.asarray(v) for k, v in r.items()}
+        for gi, g in enumerate(keys):
+            for i in groups[g]:
+                j = int(np.flatnonzero(fgrid == ff[i])[0])
+                for k in out:
+                    out[k][i] = r[k][gi, j]
+    return {k: v.reshape(shape) for k, v in out.items()}
