@@ -20,7 +20,13 @@ one ``vmap``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+
+# The batched solver does many small (n x n) LAPACK solves.  With the default BLAS thread pool
+# on a shared, oversubscribed CPU each 200 x 200 solve took ~250 ms instead of ~1 ms (measured).
+# Takes effect only if LAPACK has not been loaded yet in this process (jaxlib loads it lazily).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax
 import jax.numpy as jnp
@@ -140,23 +146,39 @@ def make_problem(key, cfg: PruneSimConfig, theta=None, easy=None):
 # Batched max-margin solver
 # ----------------------------------------------------------------------------------------------
 
-C_STAGES = tuple(10.0 ** e for e in range(0, 11, 2))
+C_STAGES = (1.0, 1e2, 1e4, 1e6, 1e8, 1e10)
 
 
-def max_margin(X, y, iters=40, tol=1e-10):
+def _exact_step(w, d, r, q, C, n_bisect=60):
+    """Exact line search on the piecewise-quadratic objective along d: root of the monotone
+    phi'(t) = w.d + t|d|^2 - 2C sum q_i (r_i - t q_i)_+ by bisection (cheap: O(k) per test)."""
+    wd, dd = w @ d, d @ d
+    dphi = lambda t: wd + t * dd - 2.0 * C * jnp.sum(q * jnp.maximum(r - t * q, 0.0))
+    hi = jax.lax.while_loop(lambda h: (dphi(h) < 0) & (h < 1e6), lambda h: 2.0 * h,
+                            jnp.asarray(1.0, w.dtype))
+
+    def bis(_, lohi):
+        lo, hi = lohi
+        mid = 0.5 * (lo + hi)
+        neg = dphi(mid) < 0
+        return jnp.where(neg, mid, lo), jnp.where(neg, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, n_bisect, bis, (jnp.zeros_like(hi), hi))
+    return 0.5 * (lo + hi)
+
+
+def max_margin(X, y, iters=100, tol=1e-12):
     """Max-margin (hard-margin, no bias) direction for separable data (X [k, n], y [k]).
 
     Primal squared-hinge L2-SVM, min 1/2|w|^2 + C sum (1 - y x.w)_+^2, solved by Newton's method
-    with backtracking (Armijo) line search at C = 1, 1e2, ..., 1e10, each stage warm-started
-    from the previous one.  Returns (w_unit, kappa, converged) with kappa = min_i y_i x_i.w_unit.
+    with an exact line search (Keerthi & DeCoste's finite Newton method for L2-SVMs), at
+    C = 1, 1e2, ..., 1e10, each stage warm-started from the previous one (note section 5:
+    hard-margin limit).  Returns (w_unit, kappa, converged), kappa = min_i y_i x_i.w_unit.
     vmap-able over a leading problem axis.
     """
     k, n = X.shape
     Z = X * y[:, None]                       # rows y_i x_i
     eye = jnp.eye(n, dtype=X.dtype)
-
-    def obj(w, C):
-        return 0.5 * w @ w + C * jnp.sum(jnp.maximum(1.0 - Z @ w, 0.0) ** 2)
 
     def stage(w, C):
         def body(st):
@@ -166,14 +188,8 @@ def max_margin(X, y, iters=40, tol=1e-10):
             g = w - 2.0 * C * (Z.T @ (act * r))
             H = eye + 2.0 * C * (Z.T * act) @ Z
             d = -jnp.linalg.solve(H, g)
-            f0, slope = obj(w, C), g @ d
-
-            def ls_cond(t):
-                return (obj(w + t * d, C) > f0 + 1e-4 * t * slope) & (t > 1e-10)
-
-            t = jax.lax.while_loop(ls_cond, lambda t: 0.5 * t, jnp.asarray(1.0, X.dtype))
+            t = _exact_step(w, d, r, Z @ d, C)
             wn = w + t * d
-            # Newton decrement relative to |w|: converged when the step is negligible
             return wn, it + 1, jnp.linalg.norm(t * d) / (jnp.linalg.norm(wn) + 1e-30)
 
         def cond(st):
@@ -189,7 +205,8 @@ def max_margin(X, y, iters=40, tol=1e-10):
         w, rel = stage(w, jnp.asarray(C, X.dtype))
     wu = w / jnp.linalg.norm(w)
     kappa = jnp.min(Z @ wu)
-    return wu, kappa, rel <= 1e-8
+    # hard-margin KKT: all margins >= 1 up to O(1/C)
+    return wu, kappa, (rel <= 1e-8) & (jnp.min(Z @ w) > 1.0 - 1e-6)
 
 
 def test_error(w, T):

@@ -325,8 +325,8 @@ _UPPER = (math.pi, math.pi, math.inf)
 
 def _continue(x1, alpha, f_target, theta, mode, h0=0.1, h_min=2e-4, max_steps=400, f_start=1.0):
     """Continuation in log f from f = 1 (x1 = the unpruned solution) to f_target with adaptive
-    steps.  A step is accepted when Newton converges (|F| < 1e-10) and the solution moved by
-    < 0.2 (no jump to another branch); a rejected step is retried at half the size, so a
+    steps.  A step is accepted when Newton converges (|F| < 1e-10) to a maximum of B over
+    (R, rho) and the solution moved by < 0.2 (no jump to another branch); a rejected step is retried at half the size, so a
     numerical failure is not mistaken for a fold.  When the step shrinks below h_min the branch
     has ended (fold / collapse): returns failed=True and the last f reached (note: pitfalls).
     Returns (x, failed, f_reached, J) with J the residual Jacobian near x."""
@@ -343,7 +343,8 @@ def _continue(x1, alpha, f_target, theta, mode, h0=0.1, h_min=2e-4, max_steps=40
         lf_try = jnp.maximum(lft, lf - h)
         F = lambda y: _residual(y, alpha, jnp.exp(lf_try), theta, mode)
         xn, res, Jn = _newton(F, x, lo, hi, iters=30)
-        good = (res < 1e-10) & jnp.all(jnp.abs(xn - x) < 0.2) & jnp.all(jnp.isfinite(xn))
+        good = ((res < 1e-10) & jnp.all(jnp.abs(xn - x) < 0.2) & jnp.all(jnp.isfinite(xn))
+                & _is_max(Jn)[0])
         lf2 = jnp.where(good, lf_try, lf)
         x2 = jnp.where(good, xn, x)
         J2 = jnp.where(good, Jn, J)
@@ -355,6 +356,17 @@ def _continue(x1, alpha, f_target, theta, mode, h0=0.1, h_min=2e-4, max_steps=40
     lf, x, h, k, failed, J = jax.lax.while_loop(cond, body, st0)
     failed = failed | (lf > lft)
     return x, failed, jnp.exp(lf), J, k
+
+
+def _is_max(J):
+    """Is the root a maximum of B over (phi, psi)?  J[:2, :2] is that Hessian.  Returns
+    (no clearly positive eigenvalue, largest eigenvalue); near-zero eigenvalues are accepted
+    (keep-easy at small f has a flat direction as the student aligns with the probe)."""
+    Hm = 0.5 * (J[:2, :2] + J[:2, :2].T)
+    tr, det = Hm[0, 0] + Hm[1, 1], Hm[0, 0] * Hm[1, 1] - Hm[0, 1] ** 2
+    disc = jnp.sqrt(jnp.maximum(0.25 * tr * tr - det, 0.0))
+    lmax, lmin = 0.5 * tr + disc, 0.5 * tr - disc
+    return lmax <= 1e-6 * jnp.maximum(1.0, jnp.abs(lmin)), lmax
 
 
 def solve(alpha, f, theta, mode="hard"):
@@ -384,8 +396,7 @@ def solve(alpha, f, theta, mode="hard"):
     x = jax.lax.custom_root(F, xc, lambda g, x0: x0, tangent_solve)
     phi, psi, kappa = x[0], x[1], x[2]
     R, rho, *_ = _order_params(phi, psi, theta)
-    Hm = J[:2, :2]                        # Hessian of B over (phi, psi)
-    is_max = (Hm[0, 0] < 0) & (jnp.linalg.det(Hm) > 0)
+    is_max, _ = _is_max(J)
     status = jnp.where(failed, FOLD, jnp.where(is_max & (R > 0), OK, SPURIOUS))
     eps = jnp.where(failed, jnp.nan, phi / jnp.pi)
     return dict(eps=eps, R=R, rho=rho, kappa=kappa, status=status,
@@ -415,12 +426,12 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
         x, f_cur, failed = carry
         xn, fail_n, f_end, J, nsteps = _continue(x, alpha, f, theta, mode, f_start=f_cur)
         fail_n = failed | fail_n
-        Hm = J[:2, :2]
-        is_max = (Hm[0, 0] < 0) & (jnp.linalg.det(Hm) > 0)
+        is_max, lmax = _is_max(J)
         R, rho, *_ = _order_params(xn[0], xn[1], theta)
         status = jnp.where(fail_n, FOLD, jnp.where(is_max & (R > 0), OK, SPURIOUS))
         out = dict(eps=jnp.where(fail_n, jnp.nan, xn[0] / jnp.pi), R=R, rho=rho, kappa=xn[2],
-                   status=status, f_end=jnp.where(fail_n, f_end, jnp.nan), steps=nsteps)
+                   status=status, f_end=jnp.where(fail_n, f_end, jnp.nan), steps=nsteps,
+                   hess_max=lmax)
         return (xn, jnp.where(fail_n, f_cur, f), fail_n), out
 
     _, out = jax.lax.scan(step, (x1, jnp.asarray(1.0, dt), jnp.asarray(False)), f_grid)
