@@ -117,3 +117,30 @@ def learning_rates(lr, total_steps: int, warmup_steps: int, final_frac: float = 
     """η_t for t = 0 … total_steps − 1 (for plots and tests)."""
     f = liu_schedule_factor(total_steps, warmup_steps, final_frac)
     return lr * jax.vmap(f)(jnp.arange(total_steps))
+
+
+class LiuAdamW:
+    """Hashable ``hyper -> GradientTransformation`` factory for the ensemble engine.
+
+    Reads ``hyper.lr``, ``hyper.gamma`` and (if present) ``hyper.lr_b``; the schedule
+    lengths are static.  Equal settings compare and hash equal, so the engine's compilation
+    cache is reused across calls.
+    """
+
+    def __init__(self, total_steps: int, warmup_steps: int, final_frac: float = 0.05):
+        liu_schedule_factor(total_steps, warmup_steps, final_frac)  # validates
+        self.key = (int(total_steps), int(warmup_steps), float(final_frac))
+
+    def __call__(self, hyper) -> optax.GradientTransformation:
+        total, warm, final = self.key
+        return liu_adamw(hyper.lr, hyper.gamma, lr_b=getattr(hyper, "lr_b", None),
+                         total_steps=total, warmup_steps=warm, final_frac=final)
+
+    def __eq__(self, other):
+        return isinstance(other, LiuAdamW) and self.key == other.key
+
+    def __hash__(self):
+        return hash(("LiuAdamW",) + self.key)
+
+    def __repr__(self):
+        return f"LiuAdamW(total_steps={self.key[0]}, warmup_steps={self.key[1]}, final_frac={self.key[2]})"

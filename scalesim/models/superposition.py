@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..engine import Model
+
 DISTRIBUTIONS = ("power", "exponential", "exponential1", "linear", "custom")
 EV, EV2 = 1.0, 4.0 / 3.0  # moments of v ~ U(0, 2)
 _P_MAX = 1.0 - 1e-6  # clip so that λ = -log(1 - p) stays finite when p_1 -> 1 (exp-15, s = 1)
@@ -317,3 +319,7 @@ def metrics(params: dict, cfg: SuperpositionConfig, hyper: SuperpositionHyper) -
         "overlap": mean_sq_overlap(W),
         "dims_per_feature": dims_per_feature(W),
     }
+
+
+
+MODEL = Model(init=init, sample=sample, loss=loss, metrics=metrics, name="superposition")
