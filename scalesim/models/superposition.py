@@ -91,7 +91,10 @@ class SuperpositionHyper(NamedTuple):
 
     alpha: paper data exponent α ≥ 0 (p_i ∝ i^-α; used by distribution="power");
     gamma: signed weight decay γ (>0 decay, <0 row norms pulled to 1); lr, lr_b: peak
-    learning rates of W and b; density: exp-15's s ∈ [0, 1] (0 keeps Σ p = 1).
+    learning rates of W and b; density: exp-15's s ∈ [0, 1] (0 keeps Σ p = 1); width: the
+    member's active width m' ≤ cfg.m (0: all cfg.m columns).  Columns ≥ m' start at zero and
+    stay exactly zero (their gradient and decay vanish), so members of several widths share
+    one compiled program of width cfg.m.
     """
 
     alpha: jax.Array
@@ -99,9 +102,10 @@ class SuperpositionHyper(NamedTuple):
     lr: jax.Array
     lr_b: jax.Array
     density: jax.Array
+    width: jax.Array
 
 
-def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0) -> SuperpositionHyper:
+def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0, width=0) -> SuperpositionHyper:
     """Broadcast hyperparameters to member arrays [M] (float32) and validate them.
 
     Raises ValueError naming the field: alpha < 0, density ∉ [0, 1], lr ≤ 0, or
@@ -109,11 +113,11 @@ def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0) -> Supe
     """
     lr_b = lr if lr_b is None else lr_b
     arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=np.float64))
-                                 for v in (alpha, gamma, lr, lr_b, density)))
-    a, g, l, lb, d = arrs
+                                 for v in (alpha, gamma, lr, lr_b, density, width)))
+    a, g, l, lb, d, w = arrs
     if a.ndim != 1:
         raise ValueError("hyperparameters must be scalars or 1-D member arrays")
-    for name, v in zip(("alpha", "gamma", "lr", "lr_b", "density"), arrs):
+    for name, v in zip(("alpha", "gamma", "lr", "lr_b", "density", "width"), arrs):
         if not np.all(np.isfinite(v)):
             raise ValueError(f"{name} must be finite")
     if np.any(a < 0):
@@ -122,6 +126,8 @@ def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0) -> Supe
         raise ValueError("density must lie in [0, 1]")
     if np.any(l <= 0) or np.any(lb <= 0):
         raise ValueError("lr and lr_b must be > 0")
+    if np.any(w < 0) or np.any(w != np.round(w)):
+        raise ValueError("width must be a non-negative integer (0: the config's m)")
     if np.any(l * np.abs(g) >= 1):
         raise ValueError("gamma out of range: need lr*|gamma| < 1 (decay step would overshoot)")
     return SuperpositionHyper(*(jnp.asarray(v, jnp.float32) for v in arrs))
@@ -168,11 +174,20 @@ def truncation_mass(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.
     return tail / jnp.maximum(1.0 - lam / (K + 2.0), 1e-12)
 
 
+def active_width(cfg: SuperpositionConfig, hyper=None):
+    """The member's width m' (hyper.width, or cfg.m when it is 0 / no hyper is given)."""
+    if hyper is None:
+        return jnp.asarray(cfg.m, jnp.float32)
+    return jnp.where(hyper.width > 0, jnp.minimum(hyper.width, cfg.m), cfg.m).astype(jnp.float32)
+
+
 def init(key, cfg: SuperpositionConfig, hyper=None) -> dict:
-    """W ~ N(0, 1/m) so that row norms ≈ 1, b ~ N(0, 1) (authors' FeatureRecovery)."""
+    """W ~ N(0, 1/m') on the first m' columns (row norms ≈ 1), b ~ N(0, 1) (authors' FeatureRecovery)."""
     kw, kb = jax.random.split(key)
-    return {"W": jax.random.normal(kw, (cfg.n, cfg.m)) / np.sqrt(cfg.m),
-            "b": jax.random.normal(kb, (cfg.n,))}
+    width = active_width(cfg, hyper)
+    mask = jnp.arange(cfg.m) < width
+    W = jax.random.normal(kw, (cfg.n, cfg.m)) * (mask / jnp.sqrt(width))
+    return {"W": W, "b": jax.random.normal(kb, (cfg.n,))}
 
 
 def sample(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size: int) -> dict:
@@ -298,9 +313,9 @@ def feature_dimensionality(W: jax.Array, block: int = 256) -> jax.Array:
     return row_norms(W) ** 2 / jnp.reshape(denom, (-1,))[:n]
 
 
-def dims_per_feature(W: jax.Array) -> jax.Array:
+def dims_per_feature(W: jax.Array, m=None) -> jax.Array:
     """D* = m / ‖W‖_F² (Elhage et al. 2022, "dimensions per feature")."""
-    return W.shape[1] / jnp.sum(W * W)
+    return (W.shape[1] if m is None else m) / jnp.sum(W * W)
 
 
 def metrics(params: dict, cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> dict:
@@ -317,7 +332,7 @@ def metrics(params: dict, cfg: SuperpositionConfig, hyper: SuperpositionHyper) -
         "phi_half": jnp.mean(norms > 0.5),
         "phi_one": jnp.mean(norms > 1.0),
         "overlap": mean_sq_overlap(W),
-        "dims_per_feature": dims_per_feature(W),
+        "dims_per_feature": dims_per_feature(W, active_width(cfg, hyper)),
     }
 
 

@@ -70,6 +70,13 @@ def weak_loss(p, m, ev=EV, ev2=EV2) -> jax.Array:
     return jnp.sum(jnp.where(tail, p * (ev2 - p * ev ** 2), 0.0), axis=-1)
 
 
+def unlearned_loss(p, represented, ev=EV, ev2=EV2) -> jax.Array:
+    """Σ_{i not represented} p_i (E v² − p_i (E v)²): the weak-regime loss of a model that stores
+    the features flagged in ``represented`` (bool/0-1 [n]) perfectly and ignores the rest."""
+    p = _f64(p)
+    return jnp.sum((1.0 - _f64(represented)) * p * (ev2 - p * ev ** 2), axis=-1)
+
+
 def weak_loss_power(alpha, n: int, m) -> jax.Array:
     """L_weak(m) for p_i ∝ i^{-α} over n features (explicit finite sum)."""
     return weak_loss(power_law_frequencies(alpha, n), m)
