@@ -106,6 +106,7 @@ class GridSettings:
     strong_exp_tol: float = 0.15  # tolerance on strong-regime α_m vs 1 (α ≤ 1)
     overlap_tol: float = 0.10  # overlap·m within 10 % of 1
     n_boot: int = 400
+    fuse_widths: bool = False  # train all widths in one program (width as a per-member hyper)
     seed: int = 0
 
     def __post_init__(self):
@@ -117,41 +118,55 @@ class GridSettings:
 
 def grid_settings(quick: bool) -> GridSettings:
     if quick:
-        return GridSettings(n=128, ms=(4, 8, 16), gammas=(-1.0, 0.5), alphas=(0.5, 1.5, 2.0), seeds=2,
-                            steps=1000, batch=256, n_boot=200)
+        return GridSettings(n=128, ms=(4, 8, 16), gammas=(-1.0, 0.5), alphas=(1.0, 1.5, 2.0), seeds=2,
+                            steps=1000, batch=256, n_boot=200, fuse_widths=True)
     return GridSettings()
 
 
 @dataclasses.dataclass(frozen=True)
 class WidthPoint:
-    m: int
+    ms: tuple  # widths trained together in one program (cfg.m = max; width is a member hyper)
 
 
-def grid_sweep(s: GridSettings) -> list:
-    return [WidthPoint(int(m)) for m in s.ms]
+def grid_sweep(s) -> list:
+    if s.fuse_widths:
+        return [WidthPoint(tuple(int(m) for m in s.ms))]
+    return [WidthPoint((int(m),)) for m in s.ms]
+
+
+def _run_widths(p: WidthPoint, s, alphas, gammas, density=None):
+    """Members = widths × alphas × gammas × seeds (or densities × gammas × seeds) in one program."""
+    base = _members(alphas, gammas, s.seeds) if density is None else _members(density, gammas, s.seeds)
+    k = base[0].size
+    X, G, S = (np.tile(v, len(p.ms)) for v in base)
+    Wd = np.repeat(np.asarray(p.ms, float), k)
+    ids = np.tile(np.arange(k), len(p.ms))  # member i has the same streams at every width
+    kw = dict(alpha=X, gamma=G, lr=s.lr, width=Wd) if density is None else \
+        dict(alpha=s.alpha, density=X, gamma=G, lr=s.lr, width=Wd)
+    cfg = sp.SuperpositionConfig(n=s.n, m=max(p.ms), max_active=_max_active(s) if density is not None else 12)
+    arrays, wall = train_point(cfg, sp.make_hyper(**kw), steps=s.steps, batch=s.batch,
+                               warmup=int(s.warmup_frac * s.steps), seed=s.seed, member_ids=ids)
+    arrays.update({"alpha" if density is None else "density": X, "gamma": G, "seed": S, "width": Wd})
+    meta = {"ms": list(p.ms), "members": int(X.size), "diverged": int(arrays["diverged"].sum()),
+            "train_seconds": wall, "max_active": cfg.max_active}
+    return meta, arrays
 
 
 def grid_run_point(p: WidthPoint, s: GridSettings):
-    A, G, S = _members(s.alphas, s.gammas, s.seeds)
-    cfg = sp.SuperpositionConfig(n=s.n, m=p.m)
-    hyper = sp.make_hyper(alpha=A, gamma=G, lr=s.lr)
-    arrays, wall = train_point(cfg, hyper, steps=s.steps, batch=s.batch, warmup=int(s.warmup_frac * s.steps),
-                               seed=s.seed, member_ids=np.arange(A.size))
-    arrays.update(alpha=A, gamma=G, seed=S)
-    return {"m": p.m, "members": int(A.size), "diverged": int(arrays["diverged"].sum()), "train_seconds": wall}, arrays
+    return _run_widths(p, s, s.alphas, s.gammas)
 
 
-def _table(runs):
-    """Stack runs by width: ms [W], final loss / overlap [W, M], members' alpha/gamma/seed."""
-    runs = sorted(runs, key=lambda r: r.metrics["m"])
-    ms = np.array([r.metrics["m"] for r in runs], float)
-    fin = lambda k: np.stack([r.arrays[k][:, -1] for r in runs])
-    A0 = runs[0].arrays
+def _table(runs, key="alpha"):
+    """Group members of all runs by width: ms [W], final loss / overlaps [W, M], member labels [M]."""
+    cat = lambda k: np.concatenate([r.arrays[k] for r in runs])
+    width = cat("width")
+    ms = np.unique(width)
+    rows = [np.flatnonzero(width == m) for m in ms]
+    fin = lambda k: np.stack([cat(k)[i][:, -1] for i in rows]) if cat(k).ndim == 2 else np.stack([cat(k)[i] for i in rows])
+    lab = lambda k: cat(k)[rows[0]]
     return ms, {"loss": fin("loss"), "phi_half": fin("phi_half"), "phi_one": fin("phi_one"),
-                "overlap": np.stack([r.arrays["overlap_mean"] for r in runs]),
-                "overlap_var": np.stack([r.arrays["overlap_var"] for r in runs]),
-                "diverged": np.stack([r.arrays["diverged"] for r in runs]).any(0),
-                "alpha": A0["alpha"], "gamma": A0["gamma"], "seed": A0["seed"]}
+                "overlap": fin("overlap_mean"), "overlap_var": fin("overlap_var"),
+                "diverged": fin("diverged").any(0), key: lab(key), "gamma": lab("gamma"), "seed": lab("seed")}
 
 
 def grid_exponents(runs, s) -> dict:
@@ -214,6 +229,9 @@ def grid_plot(runs, s: GridSettings):
             ax2.errorbar(a_, e_, yerr=err, fmt=mk, color=c, ms=4, label=f"γ={g:g}")
     aa = np.linspace(0, 2, 50)
     ax2.plot(aa, aa - 1, "k-", lw=1, label="α−1 (weak)")
+    af = np.linspace(0.05, 2, 40)
+    ax2.plot(af, [float(theory.fitted_weak_exponent(a, s.n, ms.astype(int))) for a in af], "k:", lw=1,
+             label=f"L_weak fit over these m (n={s.n})")
     ax2.plot(aa, np.maximum(1, 2 * (aa - 1)), "k--", lw=1, label="max(1, 2(α−1)) (strong, hyp.)")
     ax2.set(xlabel="data exponent α", ylabel="model exponent α_m", title="model vs data exponent", ylim=(-0.3, 2.5))
     ax2.legend(fontsize=6)
@@ -369,6 +387,7 @@ class DensitySettings:
     max_trunc: float = 1e-7  # sparse-sampler truncation mass allowed per sample
     strong_exp_tol: float = 0.15
     n_boot: int = 400
+    fuse_widths: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -381,7 +400,8 @@ class DensitySettings:
 
 def density_settings(quick: bool) -> DensitySettings:
     if quick:
-        return DensitySettings(n=128, ms=(4, 8, 16), densities=(0.0, 0.5), seeds=2, steps=600, batch=256, n_boot=200)
+        return DensitySettings(n=128, ms=(4, 8, 16), densities=(0.0, 0.5), seeds=2, steps=600, batch=256, n_boot=200,
+                               fuse_widths=True)
     return DensitySettings()
 
 
@@ -394,14 +414,7 @@ def _max_active(s: DensitySettings) -> int:
 
 
 def density_run_point(p: WidthPoint, s: DensitySettings):
-    D, G, S = _members(s.densities, s.gammas, s.seeds)
-    cfg = sp.SuperpositionConfig(n=s.n, m=p.m, max_active=_max_active(s))
-    hyper = sp.make_hyper(alpha=s.alpha, gamma=G, lr=s.lr, density=D)
-    arrays, wall = train_point(cfg, hyper, steps=s.steps, batch=s.batch, warmup=int(s.warmup_frac * s.steps),
-                               seed=s.seed, member_ids=np.arange(D.size))
-    arrays.update(density=D, gamma=G, seed=S)
-    return {"m": p.m, "members": int(D.size), "max_active": cfg.max_active, "train_seconds": wall,
-            "diverged": int(arrays["diverged"].sum())}, arrays
+    return _run_widths(p, s, None, s.gammas, density=s.densities)
 
 
 def _expected_active(s, d):
@@ -410,15 +423,13 @@ def _expected_active(s, d):
 
 
 def density_exponents(runs, s):
-    runs = sorted(runs, key=lambda r: r.metrics["m"])
-    ms = np.array([r.metrics["m"] for r in runs], float)
-    L = np.stack([r.arrays["loss"][:, -1] for r in runs])
-    A0 = runs[0].arrays
+    ms, T = _table(runs, key="density")
     out = {}
-    for g in np.unique(A0["gamma"]):
-        for d in np.unique(A0["density"]):
-            sel = (A0["gamma"] == g) & (A0["density"] == d)
-            out[(float(g), float(d))] = (ms, L[:, sel].T, _exponent(ms, L[:, sel].T, s.n_boot, s.seed))
+    for g in np.unique(T["gamma"]):
+        for d in np.unique(T["density"]):
+            sel = (T["gamma"] == g) & (T["density"] == d) & ~T["diverged"]
+            Y = T["loss"][:, sel].T
+            out[(float(g), float(d))] = (ms, Y, _exponent(ms, Y, s.n_boot, s.seed))
     return out
 
 
