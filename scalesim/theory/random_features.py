@@ -28,8 +28,8 @@ import numpy as np
 
 from scalesim.theory._validate import check_array_positive, check_nonneg, check_scalar_range
 
-_MAXIT = 100
-_TOL = 1e-13
+_MAXIT = 60
+_TOL = 1e-9  # relative step; quadratic convergence => returned kappa is ~1e-16 accurate
 
 
 def _f64(x):
@@ -68,61 +68,157 @@ def df2(kappa, lam):
 
 
 # --------------------------------------------------------------------------- root solve
-def _residual(u, lam, inv_n, inv_p, ridge):
-    """Monotone (increasing in u) residual of the kappa_2 equation, notes §3.2.
+def _tuple_sum(*xs):
+    """Several sums over the last axis in ONE variadic reduction.
 
-    ridge > 0: ``log kappa + log(1 - df1/P) + log(1 - df1/N) - log ridge`` (= -inf off-branch);
-    ridge = 0: ``-log(df1 * max(1/N, 1/P))``, whose root is ``df1(kappa) = min(N, P)``.
+    XLA:CPU compiles separate sums of a shared elementwise expression into a multi-output fusion
+    that runs ~10x slower than a single sum; a variadic ``lax.reduce`` keeps it one pass.
     """
-    kappa = jnp.exp(u)
-    d1 = df1(kappa, lam)
-    inv_max = jnp.maximum(inv_n, inv_p)
-    valid = d1 * inv_max < 1.0
-    d1s = jnp.where(valid, d1, 0.0)
-    ridge_s = jnp.where(ridge > 0, ridge, 1.0)
-    h_ridge = u + jnp.log1p(-d1s * inv_p) + jnp.log1p(-d1s * inv_n) - jnp.log(ridge_s)
-    h_ridge = jnp.where(valid, h_ridge, -jnp.inf)
-    inv_max_s = jnp.where(inv_max > 0, inv_max, 1.0)
-    h_less = -jnp.log(d1) - jnp.log(inv_max_s)
-    return jnp.where(ridge > 0, h_ridge, h_less)
+    zeros = tuple(jnp.zeros((), x.dtype) for x in xs)
+    add = lambda a, b: tuple(u + v for u, v in zip(a, b))
+    return jax.lax.reduce(xs, zeros, add, (xs[0].ndim - 1,))
 
 
-def _newton_bisect(f, u0, lo, hi):
-    """Safeguarded Newton on an increasing scalar function with bracket [lo, hi]."""
+@jax.custom_jvp
+def _moments(kappa, lam, power):
+    """``(df1, df2, kappa tf, kappa^2 |tf'|)`` at kappa: sums of r, r^2, p(1-r), p(1-r)^2."""
+    r = lam / (lam + kappa)
+    q = 1.0 - r
+    return _tuple_sum(r, r * r, power * q, power * q * q)
+
+
+@_moments.defjvp
+def _moments_jvp(primals, tangents):
+    kappa, lam, power = primals
+    dk, dl, dp = tangents
+    out = _moments(kappa, lam, power)
+    r = lam / (lam + kappa)
+    q = 1.0 - r
+    dr = (dl * kappa - lam * dk) / (lam + kappa) ** 2
+    tan = (jnp.sum(dr), jnp.sum(2 * r * dr), jnp.sum(dp * q - power * dr),
+           jnp.sum(dp * q * q - 2 * power * q * dr))
+    return out, tan
+
+
+@jax.custom_jvp
+def _d1_and_slope(kappa, lam):
+    """``(df1(kappa), sum lam/(lam+kappa)^2 = -df1'(kappa))`` in one pass."""
+    t = 1.0 / (lam + kappa)
+    r = lam * t
+    return _tuple_sum(r, r * t)
+
+
+@_d1_and_slope.defjvp
+def _d1_and_slope_jvp(primals, tangents):
+    kappa, lam = primals
+    dk, dl = tangents
+    out = _d1_and_slope(kappa, lam)
+    t = 1.0 / (lam + kappa)
+    dt = -(dl + dk) * t * t
+    return out, (jnp.sum(dl * t + lam * dt), jnp.sum(dl * t * t + 2 * lam * t * dt))
+
+
+def _residual(kappa, lam, inv_n, inv_p, ridge):
+    """``F(kappa) = kappa (1 - df1/P)(1 - df1/N) - ridge`` (notes §3.2), ``F'`` and off-branch flag.
+
+    F is increasing on the physical branch ``df1 < min(N, P)``, whose left end (F = -ridge) is the
+    ridgeless root ``df1 = min(N, P)``: the largest root of F is the solution for every ridge >= 0.
+    """
+    d1, s = _d1_and_slope(kappa, lam)
+    a = 1.0 - d1 * inv_p
+    c = 1.0 - d1 * inv_n
+    off = d1 * jnp.maximum(inv_n, inv_p) >= 1.0
+    return kappa * a * c - ridge, a * c + kappa * s * (inv_p * c + inv_n * a), off
+
+
+def _initial_bracket(lam, inv_n, inv_p, ridge, n_table=96):
+    """Bracket [lo, hi] of the largest root from a kappa table shared by all grid points.
+
+    The table (df1 at ``n_table`` log-spaced kappas) depends on ``lam`` only, so under ``vmap``
+    over (N, P, ridge) it is computed once; each point then costs O(n_table), not O(modes).
+    """
+    ks = jnp.geomspace(jnp.min(lam) * 1e-4, jnp.sum(lam) * 10.0, n_table)
+    d1 = jax.vmap(lambda k: _d1_and_slope(k, lam)[0])(ks)
+    f = ks * (1.0 - d1 * inv_p) * (1.0 - d1 * inv_n) - ridge
+    hi_abs = ridge + jnp.sum(lam) * (inv_n + inv_p)      # F(hi_abs) >= 0 always
+    off = d1 * jnp.maximum(inv_n, inv_p) >= 1.0        # unphysical branch df1 >= min(N, P)
+    neg = ((f < 0) | off) & (ks < hi_abs)
+    j = jnp.max(jnp.where(neg, jnp.arange(n_table), -1))
+    lo = jnp.where(j >= 0, ks[jnp.maximum(j, 0)], 0.0)
+    hi = jnp.where(j + 1 < n_table, jnp.minimum(ks[jnp.minimum(j + 1, n_table - 1)], hi_abs),
+                   hi_abs)
+    hi = jnp.where(j >= 0, hi, jnp.minimum(ks[0], hi_abs))
+    return lo, hi
+
+
+def _solve_d1(kappa_k, d1_k, slope_k, inv_n, inv_p, ridge, n_bisect=32, n_newton=2):
+    """Root y = df1 of the local model ``kappa(y) (1 - y/P)(1 - y/N) = ridge``.
+
+    Local model: ``kappa(y) = kappa_k (y/d1_k)^(-1/s)`` with ``s = -dlog df1/dlog kappa`` at
+    kappa_k (exact value and slope there).  ``g(y) = log kappa(y) + log(1-y/P) + log(1-y/N)
+    - log ridge`` decreases strictly from +inf (y -> 0) to -inf (y -> min(N, P)), so bisection
+    in ``t = y/min(N, P)`` is safe (the near-double root at N = P is handled exactly); a few
+    bracketed Newton steps then polish t to machine precision.
+    """
+    m = 1.0 / jnp.maximum(inv_n, inv_p)
+    a_n, a_p = inv_n * m, inv_p * m          # in [0, 1]; the larger one is exactly 1
+    c0 = jnp.log(kappa_k) + jnp.log(d1_k / m) / slope_k - jnp.log(jnp.where(ridge > 0, ridge, 1.0))
+
+    def g(t):
+        return c0 - jnp.log(t) / slope_k + jnp.log1p(-t * a_p) + jnp.log1p(-t * a_n)
+
+    def dg(t):
+        return -1.0 / (slope_k * t) - a_p / (1.0 - t * a_p) - a_n / (1.0 - t * a_n)
+
+    def bisect(_, lohi):
+        lo, hi = lohi
+        mid = 0.5 * (lo + hi)
+        pos = g(mid) > 0
+        return jnp.where(pos, mid, lo), jnp.where(pos, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, n_bisect, bisect, (jnp.zeros_like(m), jnp.ones_like(m)))
+
+    def newton(_, t):
+        return jnp.clip(t - g(t) / dg(t), lo, hi)
+
+    t = jax.lax.fori_loop(0, n_newton, newton, 0.5 * (lo + hi))
+    t = jnp.where(ridge > 0, t, 1.0)   # ridgeless: df1 = min(N, P) exactly
+    return t * m
+
+
+def _model_newton(lam, inv_n, inv_p, ridge, k0):
+    """Newton-type iteration in (log kappa, log df1) using the exact local power-law model.
+
+    Each step matches df1 and its log-slope at the current kappa (one variadic pass over the
+    modes) and solves the model equation exactly in df1 (:func:`_solve_d1`); convergence is
+    quadratic and needs no bracket, including the near-double root at N = P.
+    """
 
     def cond(state):
-        _, _, _, it, du = state
-        return (it < _MAXIT) & (du > _TOL)
+        _, it, rel = state
+        return (it < _MAXIT) & (rel > _TOL)
 
     def body(state):
-        u, lo, hi, it, _ = state
-        h, dh = jax.value_and_grad(f)(u)
-        neg = (~jnp.isfinite(h)) | (h < 0)
-        lo = jnp.where(neg, u, lo)
-        hi = jnp.where(neg, hi, u)
-        step = jnp.where(jnp.isfinite(h) & (dh > 0), h / jnp.where(dh > 0, dh, 1.0), jnp.inf)
-        un = u - step
-        inside = (un > lo) & (un < hi)
-        un = jnp.where(inside, un, 0.5 * (lo + hi))
-        return un, lo, hi, it + 1, jnp.abs(un - u) + 0.0 * (hi - lo)
+        k, it, _ = state
+        d1, s_sum = _d1_and_slope(k, lam)
+        slope = k * s_sum / d1
+        y = _solve_d1(k, d1, slope, inv_n, inv_p, ridge)
+        kn = k * jnp.exp(-jnp.log(y / d1) / slope)
+        return kn, it + 1, jnp.abs(kn - k) / kn
 
-    state = (u0, lo, hi, jnp.asarray(0), jnp.asarray(jnp.inf, u0.dtype))
-    return jax.lax.while_loop(cond, body, state)[0]
+    return jax.lax.while_loop(cond, body, (k0, jnp.asarray(0), jnp.asarray(jnp.inf, k0.dtype)))
 
 
 @jax.jit
 def _kappa_inv(lam, inv_n, inv_p, ridge):
     """kappa_2 for one (1/N, 1/P, ridge) point; differentiable by the implicit function theorem."""
-    f = lambda u: _residual(u, lam, inv_n, inv_p, ridge)
+    f = lambda k: _residual(k, lam, inv_n, inv_p, ridge)[0]
     sg = jax.lax.stop_gradient
     lam_s, inv_n_s, inv_p_s, ridge_s = sg(lam), sg(inv_n), sg(inv_p), sg(ridge)
-    # bracket (notes §3.2): kappa_2 in (max(ridge, kappa0), ridge + sum(lam) (1/P + 1/N)]
-    hi = jnp.log(ridge_s + jnp.sum(lam_s) * (inv_n_s + inv_p_s))
-    lo = jnp.where(ridge_s > 0, jnp.log(jnp.where(ridge_s > 0, ridge_s, 1.0)),
-                   jnp.log(jnp.min(lam_s)) - 40.0)
-    solve = lambda g, u0: _newton_bisect(g, u0, lo, hi)
-    u = jax.lax.custom_root(f, hi, solve, lambda g, y: y / g(1.0))
-    return jnp.exp(u)
+    lo, hi = _initial_bracket(lam_s, inv_n_s, inv_p_s, ridge_s)
+    k0 = jnp.where(lo > 0, jnp.sqrt(lo * hi), hi)
+    solve = lambda g, k: _model_newton(lam_s, inv_n_s, inv_p_s, ridge_s, k)[0]
+    return jax.lax.custom_root(f, k0, solve, lambda g, y: y / g(1.0))
 
 
 def _inv(n):
@@ -157,11 +253,8 @@ def rf_kappa(lam, n_features, n_samples, ridge):
 @jax.jit
 def _rf_error_inv(lam, w2, inv_n, inv_p, ridge, sigma2):
     kappa = _kappa_inv(lam, inv_n, inv_p, ridge)
-    r = lam / (lam + kappa)
-    d1, d2 = jnp.sum(r), jnp.sum(r * r)
-    power = w2 * lam
-    ktf = jnp.sum(power * (1.0 - r))                # kappa * tf(kappa)
-    bias2 = jnp.sum(power * (1.0 - r) ** 2)         # -kappa^2 tf'(kappa)
+    # df1, df2, kappa tf(kappa), -kappa^2 tf'(kappa)
+    d1, d2, ktf, bias2 = _moments(kappa, lam, w2 * lam)
     rho = (1.0 - d1 * inv_n) / (1.0 - d2 * inv_n)
     gamma1 = (d1 - rho * (d1 - d2)) * inv_p
     return (rho * bias2 + (1.0 - rho) * ktf + sigma2) / (1.0 - gamma1)
