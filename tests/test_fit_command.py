@@ -62,7 +62,8 @@ def epoch_csv(tmp_path_factory):
     return _write(p, ["Model Size", "Training FLOP", "L"], zip(d["N"], d["C"], d["L"]))
 
 
-@pytest.mark.parametrize("method", ["approach3", "vpnls"])
+@pytest.mark.parametrize("method", ["approach3",
+                                    pytest.param("vpnls", marks=pytest.mark.slow)])
 def test_json_chinchilla_methods(method, epoch_csv, capsys):
     # shapes (240 points, 450 starts, 200 resamples) shared with the other fit tests' cache
     rc, out, err = _run([epoch_csv, "--method", method, "--n-col", "Model Size", "--c-col",
