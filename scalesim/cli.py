@@ -1,0 +1,100 @@
+"""``scalesim list | run | report | fit``: the command-line front end.
+
+Bad input (unknown experiment, bad ``--set`` key or value, invalid setting) prints one line
+``scalesim: error: ...`` to stderr and exits with status 2, without a traceback. Set
+``SCALESIM_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage + message otherwise)
+        raise _UsageError(message)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parse_sets(pairs):
+    out = {}
+    for item in pairs or ():
+        if "=" not in item or item.startswith("="):
+            raise ValueError(f"--set expects key=value; got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="scalesim", description="Differentiable scaling simulator.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    sub.add_parser("list", help="list experiments")
+    r = sub.add_parser("run", help="run (or resume) an experiment")
+    r.add_argument("name")
+    r.add_argument("--quick", action="store_true", help="small sweep for a smoke run (< 2 min on a laptop CPU)")
+    r.add_argument("--out", default=None, help="output directory (default results/NAME[-quick])")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    rep = sub.add_parser("report", help="redraw figure and table from a finished run directory")
+    rep.add_argument("dir")
+    try:
+        from .fit.command import add_fit_parser
+    except ImportError:
+        pass
+    else:
+        add_fit_parser(sub)
+    return p
+
+
+def _run(args) -> int:
+    from .experiments import REGISTRY, report, run_experiment
+
+    if args.command == "list":
+        width = max(len(n) for n in REGISTRY)
+        for name, exp in sorted(REGISTRY.items()):
+            print(f"{name.ljust(width)}  {exp.description}")
+        return 0
+    if args.command == "run":
+        if args.name not in REGISTRY:
+            raise ValueError(f"unknown experiment {args.name!r}; run `scalesim list` (known: {', '.join(sorted(REGISTRY))})")
+        run_experiment(
+            REGISTRY[args.name], args.out, quick=args.quick, overrides=_parse_sets(args.set), progress=not args.no_progress
+        )
+        return 0
+    if args.command == "report":
+        report(args.dir, REGISTRY)
+        return 0
+    if args.command == "fit":
+        from .fit.command import run_fit
+
+        return run_fit(args)
+    raise _UsageError("a command is required: list, run, report" + (", fit" if "fit" in sys.modules else ""))
+
+
+def main(argv=None) -> int:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # theory in float64; models choose their own dtype
+    try:
+        args = _build_parser().parse_args(argv)
+        if args.command is None:
+            raise _UsageError("a command is required (list, run, report, fit); see `scalesim --help`")
+        return _run(args)
+    except (_UsageError, ValueError) as e:
+        if os.environ.get("SCALESIM_DEBUG"):
+            raise
+        msg = " ".join(str(e).split())
+        print(f"scalesim: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Frozen-dataclass config helpers: validation, sweeps, stable ids.
+
+Configs are plain ``@dataclass(frozen=True)`` classes. Their ``__post_init__`` calls
+:func:`check_range` / :func:`check_choice`, so a bad value raises a ``ValueError`` that names
+the field and the allowed range *before* anything is compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import types
+import typing
+from typing import Any
+
+__all__ = [
+    "check_range",
+    "check_choice",
+    "check_positive_ints",
+    "config_id",
+    "sweep",
+    "to_dict",
+    "from_dict",
+    "replace_from_strings",
+]
+
+
+def _interval(lo, hi, lo_open, hi_open) -> str:
+    left = "(" if lo_open or lo is None else "["
+    right = ")" if hi_open or hi is None else "]"
+    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+
+
+def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number in the given interval."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in {_interval(lo, hi, lo_open, hi_open)}; got {value!r}") from None
+    bad = math.isnan(v)
+    if lo is not None:
+        bad |= v <= lo if lo_open else v < lo
+    if hi is not None:
+        bad |= v >= hi if hi_open else v > hi
+    if bad:
+        raise ValueError(f"{name} must be in {_interval(lo, hi, lo_open, hi_open)}; got {value!r}")
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
+
+
+def check_positive_ints(name: str, values) -> None:
+    """Raise ``ValueError`` unless ``values`` is a non-empty sequence of integers >= 1."""
+    vals = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+    if not vals or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in vals):
+        raise ValueError(f"{name} must be integer(s) >= 1; got {values!r}")
+
+
+def to_dict(cfg) -> dict:
+    """JSON-ready dict of a (possibly nested) config dataclass; tuples become lists."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg), sort_keys=True))
+
+
+def from_dict(cls, d: dict):
+    """Rebuild a config from :func:`to_dict` output (lists back to tuples)."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in d:
+            v = d[f.name]
+            if isinstance(v, list):
+                v = tuple(v)
+            if dataclasses.is_dataclass(hints.get(f.name)) and isinstance(v, dict):
+                v = from_dict(hints[f.name], v)
+            kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+def config_id(cfg) -> str:
+    """Stable 12-hex-digit id of a config: sha256 of its class name and sorted fields.
+
+    Independent of the Python session (no ``hash()``), so a re-run finds its run directories.
+    """
+    payload = json.dumps({"class": type(cfg).__name__, "fields": to_dict(cfg)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def sweep(base, **axes) -> list:
+    """Cartesian product of ``axes`` applied to ``base`` with :func:`dataclasses.replace`.
+
+    ``sweep(cfg, width=(8, 16), alpha=(1.0, 2.0))`` gives four configs, the last axis fastest.
+    Each config is validated by its own ``__post_init__``.
+    """
+    names = list(axes)
+    for n in names:
+        if n not in {f.name for f in dataclasses.fields(base)}:
+            raise ValueError(f"unknown sweep axis {n!r} for {type(base).__name__}")
+    return [dataclasses.replace(base, **dict(zip(names, vals))) for vals in itertools.product(*axes.values())]
+
+
+def _parse(text: str, typ, name: str):
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if text.lower() in ("none", "null") and len(args) < len(typing.get_args(typ)):
+            return None
+        return _parse(text, args[0], name)
+    if origin is tuple:
+        args = typing.get_args(typ)
+        elem = args[0] if args else str
+        parts = [p for p in text.replace(" ", "").split(",") if p != ""]
+        if not parts:
+            raise ValueError(f"--set {name}: expected a comma-separated list; got {text!r}")
+        return tuple(_parse(p, elem, name) for p in parts)
+    if typ is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"--set {name}: expected true/false; got {text!r}")
+    if typ is int:
+        try:
+            f = float(text)
+        except ValueError:
+            raise ValueError(f"--set {name}: expected an integer; got {text!r}") from None
+        if not f.is_integer():
+            raise ValueError(f"--set {name}: expected an integer; got {text!r}")
+        return int(f)
+    if typ is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"--set {name}: expected a number; got {text!r}") from None
+    return text
+
+
+def replace_from_strings(cfg, overrides: dict[str, str]):
+    """Apply ``{"field": "text"}`` overrides (from ``--set key=value``), parsing by field type.
+
+    Unknown fields and unparsable values raise ``ValueError`` naming the key; the new config is
+    validated by its ``__post_init__``.
+    """
+    hints = typing.get_type_hints(type(cfg))
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    kwargs: dict[str, Any] = {}
+    for key, text in overrides.items():
+        if key not in fields:
+            raise ValueError(f"unknown setting {key!r}; valid settings: {', '.join(sorted(fields))}")
+        kwargs[key] = _parse(text, hints[key], key)
+    return dataclasses.replace(cfg, **kwargs)

@@ -1,0 +1,233 @@
+"""``sgd-powerlaw``: online SGD on power-law linear regression, loss vs time.
+
+Theory: the exact per-mode SGD recursion (:mod:`scalesim.theory.linear_sgd`) and the
+time-limited exponent ``(a - 1)/b`` (random_features.md §0, §3.4). Members are
+``a_values x seeds`` in one compiled program per dimension ``d``; the learning rate is
+``eta = lr_scale / tr(K)`` per member (stable: ``||K|| < 1`` is checked before training).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jax
+import numpy as np
+import optax
+
+from ..config import check_positive_ints, check_range
+from ..engine import geometric_steps, good_members, train_ensemble
+from ..fit.powerlaw import bootstrap_exponent, fit_power_law
+from ..fit.records import comparison
+from ..models import linear_sgd as model
+from ..plots import COLORS, figure
+from ..rng import root_key
+from ..theory import linear_sgd as theory
+from .base import Experiment
+
+__all__ = ["Settings", "Point", "EXPERIMENT"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Knobs of ``sgd-powerlaw`` (each settable with ``--set key=value``)."""
+
+    dims: tuple[int, ...] = (512, 2048)  # feature dimensions d (one compiled program each)
+    a_values: tuple[float, ...] = (2.0, 2.5, 3.0)  # task-power exponents (vmapped; keep a <= 2b, see theory)
+    b: float = 1.5  # spectrum exponent lambda_k = k^-b
+    seeds: int = 32  # ensemble members per a
+    steps: int = 20000  # SGD steps
+    batch: int = 1  # batch size B
+    lr_scale: float = 0.5  # eta = lr_scale / tr(K)
+    sigma: float = 0.0  # label-noise std
+    fit_min_step: int = 30  # first step of the exponent-fit window
+    tail_frac: float = 0.05  # fit window ends when the untrained tail (k*/d)^(a-1) reaches this, k* = (2 eta t)^(1/b)
+    n_boot: int = 1000  # bootstrap resamples
+    exponent_rtol: float = 0.03  # stated relative systematic tolerance on the exponent (finite d and window)
+    ratio_tol: float = 0.02  # stated tolerance on sim/recursion
+    seed: int = 0  # root PRNG seed
+
+    def __post_init__(self):
+        check_positive_ints("dims", self.dims)
+        if not self.a_values:
+            raise ValueError("a_values must be non-empty")
+        for a in self.a_values:
+            check_range("a_values", a, 1.0, None, lo_open=True)
+        check_range("b", self.b, 0.0, None, lo_open=True)
+        check_positive_ints("seeds", self.seeds)
+        if self.seeds < 2:
+            raise ValueError(f"seeds must be >= 2 for a bootstrap CI; got {self.seeds}")
+        check_positive_ints("steps", self.steps)
+        check_positive_ints("batch", self.batch)
+        check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
+        check_range("sigma", self.sigma, 0.0, None)
+        check_positive_ints("fit_min_step", self.fit_min_step)
+        check_range("tail_frac", self.tail_frac, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_positive_ints("n_boot", self.n_boot)
+        check_range("exponent_rtol", self.exponent_rtol, 0.0, None)
+        check_range("ratio_tol", self.ratio_tol, 0.0, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    d: int
+
+
+def settings(quick: bool) -> Settings:
+    if quick:
+        return Settings(dims=(1024,), seeds=16, steps=4000, n_boot=400)
+    return Settings()
+
+
+def sweep(s: Settings) -> list[Point]:
+    return [Point(d) for d in s.dims]
+
+
+def _sgd(h: model.Hyper):
+    return optax.sgd(h.lr)
+
+
+def _eta(d: int, b: float, lr_scale: float) -> float:
+    return lr_scale / float(np.sum(np.arange(1, d + 1, dtype=float) ** -b))
+
+
+def run_point(p: Point, s: Settings):
+    eta = _eta(p.d, s.b, s.lr_scale)
+    lam, _ = theory.power_law_problem(p.d, s.a_values[0], s.b)
+    knorm = float(theory.kernel_norm(lam, eta, s.batch))
+    if knorm >= 1:
+        raise ValueError(f"lr_scale={s.lr_scale} is unstable at d={p.d}, B={s.batch}: ||K|| = {knorm:.3f} >= 1")
+    a = np.repeat(np.asarray(s.a_values, float), s.seeds)
+    seed_idx = np.tile(np.arange(s.seeds), len(s.a_values))
+    hyper = model.make_hyper(eta, a, s.b, s.sigma)
+    rec = geometric_steps(s.steps, 40)
+    t0 = time.perf_counter()
+    res = train_ensemble(
+        model.MODEL, model.Config(d=p.d), hyper, _sgd, key=root_key(s.seed),
+        steps=s.steps, batch_size=s.batch, record_steps=rec, member_ids=seed_idx,
+    )
+    wall = time.perf_counter() - t0
+    theo = np.stack(
+        [
+            np.asarray(theory.sgd_risk_at(*theory.power_law_problem(p.d, av, s.b), eta, s.batch, s.sigma**2, rec))
+            for av in s.a_values
+        ]
+    )
+    arrays = {
+        "steps": rec,
+        "mse": res.metrics["mse"],
+        "excess": res.metrics["excess"],
+        "train_loss": res.metrics["train_loss"],
+        "a": a,
+        "seed": seed_idx,
+        "diverged": res.diverged,
+        "theory_mse": theo,
+        "theory_a": np.asarray(s.a_values, float),
+    }
+    metrics = {
+        "d": p.d,
+        "eta": eta,
+        "kernel_norm": knorm,
+        "members": int(a.size),
+        "diverged": int(res.diverged.sum()),
+        "train_seconds": wall,
+    }
+    return metrics, arrays
+
+
+def _window(steps, d, eta, a, s: Settings):
+    """Steps where the finite-d tail is negligible: ``(k*/d)^(a-1) <= tail_frac``, ``k* = (2 eta t)^(1/b)``."""
+    t_max = (d * s.tail_frac ** (1 / (a - 1))) ** s.b / (2 * eta)
+    return (steps >= s.fit_min_step) & (steps <= min(t_max, s.steps))
+
+
+def summarize(runs, s: Settings) -> list[dict]:
+    records = []
+    for r in runs:
+        d, eta, A = r.metrics["d"], r.metrics["eta"], r.arrays
+        steps = A["steps"].astype(float)
+        for j, av in enumerate(A["theory_a"]):
+            win = _window(steps, d, eta, av, s)
+            sel = A["a"] == av
+            label = f"d={d} a={av:g} b={s.b:g}"
+            ok = good_members(_Subset(A, sel), label)
+            mse, excess = A["mse"][sel][ok], A["excess"][sel][ok]
+            th = A["theory_mse"][j]
+            expected = float(theory.sgd_time_exponent(av, s.b))
+            window = [float(steps[win].min()), float(steps[win].max())] if win.any() else []
+            if win.sum() >= 3 and ok.sum() >= 2:
+                boot = bootstrap_exponent(steps[win], excess[:, win], "power", n_boot=s.n_boot, seed=s.seed)
+                finite = float(fit_power_law(steps[win], th[win] - s.sigma**2).exponent)
+                measured, ci = boot.estimate, boot.ci
+            else:  # too few points before the finite-d tail matters (or members): report, do not fit
+                measured, ci, finite = float("nan"), (float("nan"), float("nan")), float("nan")
+            records.append(
+                comparison(
+                    f"time_exponent[{label}]", measured, ci, expected,
+                    tol=s.exponent_rtol * expected, recursion_window_fit=finite,
+                    window=window, members=int(ok.sum()),
+                )
+            )
+            late = steps >= 30
+            ratios = mse[:, late] / th[late][None, :]
+            rng = np.random.default_rng(s.seed)
+            idx = rng.integers(0, ratios.shape[0], (s.n_boot, ratios.shape[0]))
+            bs = ratios[idx].mean(1).mean(1)
+            records.append(
+                comparison(
+                    f"sim_over_recursion[{label}]", float(ratios.mean()), np.quantile(bs, [0.025, 0.975]), 1.0,
+                    tol=s.ratio_tol, t_min=30,
+                )
+            )
+    return records
+
+
+class _Subset:
+    """Adapter so :func:`good_members` can name diverged members of one ``a`` group."""
+
+    def __init__(self, arrays, sel):
+        self.diverged = arrays["diverged"][sel]
+        self.member_ids = arrays["seed"][sel]
+
+
+def plot(runs, s: Settings):
+    fig, axes = figure(ncols=2)
+    ax, ax2 = axes[0]
+    big = max(runs, key=lambda r: r.metrics["d"])
+    A, eta = big.arrays, big.metrics["eta"]
+    steps = A["steps"].astype(float)
+    pos = steps > 0
+    for j, av in enumerate(A["theory_a"]):
+        c = COLORS[j % len(COLORS)]
+        sel = (A["a"] == av) & ~A["diverged"]
+        m = A["mse"][sel].mean(0)
+        se = A["mse"][sel].std(0) / np.sqrt(sel.sum())
+        ax.errorbar(steps[pos], m[pos], yerr=se[pos], fmt="o", ms=3, color=c, label=f"a={av:g} (sim)")
+        ax.plot(steps[pos], A["theory_mse"][j][pos], "-", color=c, lw=1)
+        ax.plot(steps[pos], np.asarray(theory.time_limited_risk(av, s.b, eta * steps[pos])), ":", color=c, lw=1)
+    ax.set(xscale="log", yscale="log", xlabel="SGD step t", ylabel="population MSE",
+           title=f"d={big.metrics['d']}, b={s.b:g}: sim (o), recursion (-), asymptote (:)")
+    ax.legend(fontsize=7)
+    recs = summarize(runs, s)
+    exps = [r for r in recs if r["quantity"].startswith("time_exponent")]
+    xs = np.arange(len(exps))
+    ax2.errorbar(xs, [r["measured"] for r in exps],
+                 yerr=np.abs(np.array([r["ci"] for r in exps]).T - [r["measured"] for r in exps]),
+                 fmt="o", label="measured (95% CI)")
+    ax2.plot(xs, [r["theory"] for r in exps], "k_", ms=14, label="min((a-1)/b, 2-1/b)")
+    ax2.set_xticks(xs, [r["quantity"][len("time_exponent["):-1].replace(" b=" + f"{s.b:g}", "") for r in exps],
+                   rotation=60, fontsize=7)
+    ax2.set(ylabel="loss-vs-time exponent", title="fitted vs theory")
+    ax2.legend(fontsize=7)
+    return fig
+
+
+EXPERIMENT = Experiment(
+    name="sgd-powerlaw",
+    description="Online SGD on power-law linear regression: L ~ t^-(a-1)/b vs the exact SGD recursion.",
+    settings=settings,
+    sweep=sweep,
+    run_point=run_point,
+    summarize=summarize,
+    plot=plot,
+)

@@ -1,0 +1,44 @@
+"""Measured-vs-theory comparison records, the rows of every ``summary.json``."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["comparison", "format_table"]
+
+
+def comparison(quantity: str, measured, ci, theory, *, tol: float = 0.0, **extra) -> dict:
+    """One record ``{"quantity", "measured", "ci": [lo, hi], "theory", "agrees", **extra}``.
+
+    ``agrees`` is true when ``theory`` lies in ``[lo - tol, hi + tol]``: the confidence
+    interval widened by a stated systematic tolerance (record it in ``extra`` if non-zero).
+    A NaN measurement never agrees.
+    """
+    lo, hi = (float(ci[0]), float(ci[1])) if ci is not None else (float(measured), float(measured))
+    m, t = float(measured), float(theory)
+    ok = all(math.isfinite(v) for v in (m, t, lo, hi)) and (lo - tol) <= t <= (hi + tol)
+    rec = {"quantity": quantity, "measured": m, "ci": [lo, hi], "theory": t, "agrees": bool(ok)}
+    if tol:
+        rec["tol"] = float(tol)
+    rec.update(extra)
+    return rec
+
+
+def format_table(records: list[dict]) -> str:
+    """Plain-text table of records (quantity, measured [CI], theory, agrees)."""
+    rows = [("quantity", "measured", "95% CI", "theory", "agrees")]
+    for r in records:
+        lo, hi = r["ci"]
+        rows.append(
+            (
+                str(r["quantity"]),
+                f"{r['measured']:.4g}",
+                f"[{lo:.4g}, {hi:.4g}]",
+                f"{r['theory']:.4g}",
+                "yes" if r["agrees"] else "NO",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,184 @@
+"""Run store: one directory per sweep point, written atomically, resumable, no pickle.
+
+Layout of an experiment's output directory::
+
+    OUT/
+      experiment.json          name, settings, scalesim version
+      runs/<config_id>/        one per sweep point (appears atomically, complete or not at all)
+        config.json            the point's config
+        metrics.json           scalar results (JSON)
+        arrays.npz             arrays, loaded with allow_pickle=False
+      summary.json             measured-vs-theory records
+      figure.png, figure.pdf
+
+A point's directory is assembled under ``runs/.tmp-*`` and renamed into place, so a sweep
+killed at any moment (even SIGKILL) leaves only complete points; re-running skips them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "Run",
+    "atomic_write_bytes",
+    "write_json",
+    "read_json",
+    "save_run",
+    "load_run",
+    "load_runs",
+    "is_done",
+    "run_dir",
+    "load_summary",
+]
+
+
+class Run(NamedTuple):
+    config: dict
+    metrics: dict
+    arrays: dict
+    path: Path
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory + ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.ndarray, np.generic)):
+        return _jsonable(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if hasattr(x, "__array__"):
+        return _jsonable(np.asarray(x).tolist())
+    return x
+
+
+def write_json(path, obj) -> None:
+    """Atomically write ``obj`` as indented JSON (NaN -> null, inf -> "inf")."""
+    atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _npz_bytes(arrays: dict) -> bytes:
+    buf = io.BytesIO()
+    clean = {}
+    for k, v in arrays.items():
+        a = np.asarray(v)
+        if a.dtype == object:
+            raise ValueError(f"array {k!r} has dtype object; only numeric/bool/str arrays are stored")
+        clean[k] = a
+    np.savez(buf, **clean)
+    return buf.getvalue()
+
+
+def run_dir(out_dir, point_id: str) -> Path:
+    return Path(out_dir) / "runs" / point_id
+
+
+def is_done(path) -> bool:
+    """A point is done iff its directory exists (it only ever appears complete)."""
+    return (Path(path) / "config.json").is_file()
+
+
+def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
+    """Atomically create the run directory ``path`` with config, metrics and arrays."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    try:
+        for name, data in (
+            ("arrays.npz", _npz_bytes(arrays)),
+            ("metrics.json", (json.dumps(_jsonable(metrics), indent=2, sort_keys=True) + "\n").encode()),
+            ("config.json", (json.dumps(_jsonable(config), indent=2, sort_keys=True) + "\n").encode()),
+        ):
+            with open(tmp / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        if path.exists():  # a finished twin (same id) already landed: keep it
+            shutil.rmtree(tmp)
+            return path
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def load_run(path) -> Run:
+    path = Path(path)
+    with np.load(path / "arrays.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return Run(read_json(path / "config.json"), read_json(path / "metrics.json"), arrays, path)
+
+
+def load_runs(out_dir) -> list[Run]:
+    """All finished points under ``OUT/runs``, in the order of their ``config['index']`` (if any)."""
+    root = Path(out_dir) / "runs"
+    if not root.is_dir():
+        return []
+    runs = [load_run(p) for p in sorted(root.iterdir()) if not p.name.startswith(".") and is_done(p)]
+    return sorted(runs, key=lambda r: (r.config.get("_index", 0), str(r.path)))
+
+
+def load_summary(out_dir) -> list[dict]:
+    return read_json(Path(out_dir) / "summary.json")
+
+
+def clean_partial(out_dir) -> int:
+    """Remove leftover ``.tmp-*`` directories of an interrupted sweep; returns how many."""
+    root = Path(out_dir) / "runs"
+    n = 0
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.name.startswith(".tmp-"):
+                shutil.rmtree(p, ignore_errors=True)
+                n += 1
+    return n

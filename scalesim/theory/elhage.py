@@ -1,0 +1,69 @@
+"""Closed-form phase energies of the Elhage et al. 2022 two-features-in-one-dimension toy.
+
+Toy Models of Superposition (Elhage et al. 2022, "Phase Change" section): a ReLU-output
+model x' = ReLU(Wᵀ W x + b) with W ∈ R^{1×2}, feature values x_i = 0 with probability
+1 − s (s is the density 1 − S) and U[0, 1] otherwise, loss Σ_i I_i (x_i − x'_i)² with
+importances I = (1, r): feature 0 is the reference, feature 1 the "extra" feature.
+
+Expected loss per sample of the three candidate configurations (derived here; they match the
+closed forms quoted for the article's phase diagram):
+
+* "not learned" — W = (1, 0), b = (0, E x_1): the extra feature costs its variance,
+  r Var(x_1) = r (s/3 − s²/4);
+* "dedicated" — W = (0, 1): the extra feature owns the dimension and feature 0 costs
+  s/3 − s²/4;
+* "antipodal" — W = (1, −1), b = 0: both stored in superposition; only when both are active
+  (probability s²) does the loss become min(x_0, x_1)² per feature, with E min(U, V)² = 1/6,
+  so (1 + r) s²/6.
+
+The phase at (r, s) is the argmin.  Boundaries: not learned / antipodal at r = 2s/(4 − 5s),
+antipodal / dedicated at r = 2/s − 5/2, not learned / dedicated at r = 1 (s ≥ 4/7).
+All functions are float64, jit/vmap-able and differentiable in r and s.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+PHASES = ("not_learned", "antipodal", "dedicated")
+
+
+def _f64(x):
+    return jnp.asarray(x, dtype=jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+
+
+def ignored_feature_loss(s) -> jax.Array:
+    """Var(x) = s/3 − s²/4 for x = 0 w.p. 1 − s, U[0, 1] w.p. s (best constant output)."""
+    s = _f64(s)
+    return s / 3.0 - s ** 2 / 4.0
+
+
+def phase_energies(r, s) -> jax.Array:
+    """Expected losses [not_learned, antipodal, dedicated] at relative importance r, density s."""
+    r, s = _f64(r), _f64(s)
+    v = ignored_feature_loss(s)
+    return jnp.stack([r * v, (1.0 + r) * s ** 2 / 6.0, v * jnp.ones_like(r)], axis=-1)
+
+
+def phase(r, s) -> jax.Array:
+    """Index into PHASES of the lowest-energy configuration."""
+    return jnp.argmin(phase_energies(r, s), axis=-1)
+
+
+def energy_margin(r, s) -> jax.Array:
+    """(second-lowest − lowest) / lowest energy: a distance from the phase boundaries."""
+    e = jnp.sort(phase_energies(r, s), axis=-1)
+    return (e[..., 1] - e[..., 0]) / e[..., 0]
+
+
+def boundary_not_learned_antipodal(s) -> jax.Array:
+    """r at which r Var = (1 + r) s²/6, i.e. r = 2s/(4 − 5s) (s < 4/5)."""
+    s = _f64(s)
+    return 2.0 * s / (4.0 - 5.0 * s)
+
+
+def boundary_antipodal_dedicated(s) -> jax.Array:
+    """r at which (1 + r) s²/6 = Var, i.e. r = 2/s − 5/2."""
+    s = _f64(s)
+    return 2.0 / s - 2.5
