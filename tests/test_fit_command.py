@@ -189,3 +189,15 @@ def test_fuzz_numeric_tables_approach2(n, seed, spoil, tmp_path_factory, capsys)
         _assert_clean_error(rc, out, err)
     else:
         assert json.loads(out)["n_points"] >= 6
+
+
+def test_wired_into_scalesim_cli(isoflop_csv, tmp_path, capsys):
+    from scalesim.cli import main
+    rc = main(["fit", isoflop_csv, "--method", "approach2", "--l-col", "loss", "--json",
+               "--n-boot", "0"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert json.loads(out)["method"] == "approach2"
+    rc = main(["fit", str(tmp_path / "missing.csv")])
+    out, err = capsys.readouterr()
+    assert rc == 2 and err.count("\n") == 1 and "error:" in err
