@@ -100,7 +100,7 @@ def hoffmann_grid() -> np.ndarray:
 
     alpha, beta in {0, 0.5, ..., 2}; e in {-1, -0.5, ..., 1}; a, b in {0, 5, ..., 25}.
     """
-    alphas = betas = es = np.linspace(0.0, 2.0, 5)
+    alphas = betas = np.linspace(0.0, 2.0, 5)
     es = np.linspace(-1.0, 1.0, 5)
     ab = np.arange(0.0, 30.0, 5.0)
     rows = [(a, b, e, al, be) for al, be, e, a, b in itertools.product(alphas, betas, es, ab, ab)]
@@ -140,15 +140,24 @@ class ChinchillaFit:
                 "a": self.a, "b": self.b}
 
 
+_EXP_CLIP = 700.0   # exp(+-700) stays finite and nonzero in float64
+
+
 def _huber_lse_fwd_parts(theta, cN, cD, logL, w, delta):
-    u = theta[0] - theta[3] * cN
-    v = theta[1] - theta[4] * cD
-    e = jnp.broadcast_to(theta[2], cN.shape)
-    m = jnp.maximum(jnp.maximum(u, v), e)
-    pu, pv, pe = jnp.exp(u - m), jnp.exp(v - m), jnp.exp(e - m)
-    s = pu + pv + pe
-    r = m + jnp.log(s) - logL
-    return r, pu / s, pv / s, pe / s
+    """Residuals r = LSE - log L and the softmax weights (pu, pv, pe) of the three terms.
+
+    The LSE is taken without a max shift, with each log-term clipped to +-700 so exp stays
+    finite and nonzero in float64: exp(e) is then one scalar per start and each point
+    costs 2 exp + 1 log. Only starts whose predicted loss leaves [e^-700, e^700] see the
+    clip (their gradient in the clipped term vanishes), never a sensible fit.
+    """
+    eu = jnp.exp(jnp.clip(theta[0] - theta[3] * cN, -_EXP_CLIP, _EXP_CLIP))
+    ev = jnp.exp(jnp.clip(theta[1] - theta[4] * cD, -_EXP_CLIP, _EXP_CLIP))
+    ee = jnp.exp(jnp.clip(theta[2], -_EXP_CLIP, _EXP_CLIP))
+    s = eu + ev + ee
+    inv = 1.0 / s
+    r = jnp.log(s) - logL
+    return r, eu * inv, ev * inv, ee * inv
 
 
 @jax.custom_vjp
@@ -213,7 +222,7 @@ class _Centering:
 
 
 def fit_approach3(N, D, L, *, delta: float = 1e-3, grid=None, gtol: float = 1e-10,
-                  max_iter: int = 1000, polish_top: int = 8, polish_iter: int = 2000,
+                  max_iter: int = 300, polish_top: int = 8, polish_iter: int = 2000,
                   width: int = 256) -> ChinchillaFit:
     """Approach 3 (Hoffmann et al. 2022 App. D.2, Epoch replication).
 

@@ -53,9 +53,10 @@ def _clean(x):
     """JSON-safe: numpy -> python, NaN/inf -> None."""
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_clean(v) for v in np.asarray(x, dtype=object).ravel().tolist()] \
-            if isinstance(x, np.ndarray) else [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_clean(v) for v in x.tolist()]
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
     if isinstance(x, (np.floating, float)):
         return float(x) if math.isfinite(float(x)) else None
     if isinstance(x, (np.integer,)):
