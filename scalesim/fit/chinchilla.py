@@ -175,11 +175,14 @@ def centered_objective(theta, cN, cD, logL, w, delta):
 
 
 def _centered_fwd(theta, cN, cD, logL, w, delta):
-    r, pu, pv, pe = _huber_lse_fwd_parts(theta, cN, cD, logL, w, delta)
-    value = jnp.sum(w * huber(r, delta))
-    psi = w * jnp.clip(r, -delta, delta)
-    grad = jnp.stack([jnp.sum(psi * pu), jnp.sum(psi * pv), jnp.sum(psi * pe),
-                      -jnp.sum(psi * pu * cN), -jnp.sum(psi * pv * cD)])
+    r, pu, pv, _ = _huber_lse_fwd_parts(theta, cN, cD, logL, w, delta)
+    c = jnp.clip(r, -delta, delta)
+    value = jnp.sum(w * c * (r - 0.5 * c))          # = sum w Huber(r)
+    psi = w * c                                     # = w Huber'(r)
+    qu, qv = psi * pu, psi * pv
+    su, sv = jnp.sum(qu), jnp.sum(qv)
+    # pe = 1 - pu - pv, so sum psi pe = sum psi - su - sv
+    grad = jnp.stack([su, sv, jnp.sum(psi) - su - sv, -jnp.sum(qu * cN), -jnp.sum(qv * cD)])
     return value, (grad, cN, cD, logL, w, delta)
 
 
