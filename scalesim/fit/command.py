@@ -84,7 +84,9 @@ def fit_file(args) -> tuple[dict, object, tuple]:
         from scalesim.fit.approach2 import fit_approach2
         fit = fit_approach2(N, D, L, C=C, n_boot=args.n_boot, seed=args.seed,
                             level=args.level)
-        if not (math.isfinite(fit.a) and math.isfinite(fit.log_kN)):
+        if not (math.isfinite(fit.a) and math.isfinite(fit.log_kN)
+                and math.isfinite(float(fit.N_opt(args.c_ref)))
+                and math.isfinite(float(fit.D_opt(args.c_ref)))):
             raise ValueError("approach2: IsoFLOP vertices are not identified by these points")
         out = fit.to_dict()
         out.update(law=args.law, N_opt=float(fit.N_opt(args.c_ref)),

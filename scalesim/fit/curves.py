@@ -5,9 +5,9 @@
   the implicit log residual log(eps - eps_inf) - alpha log(eps_0 - eps) - log beta - c log x
   (the quantity their alternating scheme regresses), jointly over (eps_inf, eps_0, alpha,
   beta, c) with batched L-BFGS, 0 < eps_inf < min eps (without this bound the implicit
-  residual vanishes as eps_inf -> -inf, beta -> inf, c -> 0); predictions solve w = beta x^c (b - w)^alpha for
-  w = eps - eps_inf, b = eps_0 - eps_inf, by bisection (the left side increases and the
-  right side decreases in w, so the root in (0, b) is unique).
+  residual vanishes as eps_inf -> -inf, beta -> inf, c -> 0); predictions solve
+  w = beta x^c (b - w)^alpha for w = eps - eps_inf, b = eps_0 - eps_inf, by bisection
+  (the left side increases and the right side decreases in w: the root in (0, b) is unique).
 - pass@k (Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?",
   Sec. 4; fitting.md 5.2): per-problem success counts x_i of n_i samples follow a
   Beta-binomial, log P(x) = log C(n, x) + log B(x + a, n - x + b) - log B(a, b); fitted by

@@ -3,7 +3,8 @@
 A ``Law`` maps an unconstrained parameter vector theta and a dict of inputs X to the
 predicted log loss. ``fit_law`` minimises sum_i Huber_delta(log y_hat_i - log y_i)
 (Hoffmann et al. 2022 App. D.2's objective, delta = 1e-3) from every row of the law's start
-grid with batched L-BFGS (``minimize_queue``) and keeps the best. ``extrapolation_error`` compares laws on
+grid with batched L-BFGS (``minimize_queue``) and keeps the best. ``extrapolation_error``
+compares laws on
 held-out points (the mean absolute relative error of Choshen et al. 2025, "A Hitchhiker's
 Guide to Scaling Law Estimation", Sec. 3, computed on the largest runs).
 

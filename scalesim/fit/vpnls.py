@@ -6,7 +6,8 @@ X(alpha, beta) = [1, N^-alpha, D^-beta]. The inner problem min_{c >= 0} ||L - X 
 solved *exactly*: the NNLS optimum is the unconstrained least-squares solution on its
 support, so enumerating the 8 supports of 3 columns (the empty one included) and keeping
 the feasible one with the smallest residual is exact. The outer problem RSS(alpha, beta)
-is searched on a dense grid (vmapped), then refined with batched L-BFGS in (log alpha, log beta). The
+is searched on a dense grid (vmapped), then refined with batched L-BFGS in
+(log alpha, log beta). The
 gradient is the envelope-theorem one (Czech, App. "VPNLS"):
 dRSS/dalpha = 2 A r . (log N N^-alpha), dRSS/dbeta = 2 B r . (log D D^-beta), obtained here
 by differentiating ||L - X(alpha, beta) c||^2 with c* held fixed (``stop_gradient``).
