@@ -226,7 +226,7 @@ class _Centering:
 
 def fit_approach3(N, D, L, *, delta: float = 1e-3, grid=None, gtol: float = 1e-10,
                   max_iter: int = 300, polish_top: int = 8, polish_iter: int = 2000,
-                  width: int = 256) -> ChinchillaFit:
+                  width: int = 256, memory_size: int = 5) -> ChinchillaFit:
     """Approach 3 (Hoffmann et al. 2022 App. D.2, Epoch replication).
 
     Stage 1: L-BFGS from every grid start (default: the 4,500-point ``hoffmann_grid``),
@@ -235,8 +235,10 @@ def fit_approach3(N, D, L, *, delta: float = 1e-3, grid=None, gtol: float = 1e-1
     1, or gradient norm <= 1e-5) or ``max_iter``. Stage 2: the ``polish_top`` best results
     are refined with the same compiled program, stopping only on gradient norm <= ``gtol``
     (or ``polish_iter``); the best is kept and its gradient norm reported (fitting.md 1.4).
-    Float64 regardless of the global x64 flag. ``extra``: ``theta`` (a, b, e, alpha, beta),
-    ``n_starts``, ``start_objectives`` (stage 1, per start), ``n_iter``, ``stage1_iters``.
+    L-BFGS memory ``memory_size`` = 5 (scipy's default ``maxcor=10`` also works; 5 took
+    ~10% fewer iterations here). Float64 regardless of the global x64 flag. ``extra``:
+    ``theta`` (a, b, e, alpha, beta), ``n_starts``, ``start_objectives`` (stage 1, per
+    start), ``n_iter``, ``stage1_iters``.
     """
     if not delta > 0:
         raise ValueError(f"delta: must be > 0, got {delta}")
@@ -249,13 +251,15 @@ def fit_approach3(N, D, L, *, delta: float = 1e-3, grid=None, gtol: float = 1e-1
         args = cen.args(N, D, L, delta)
         x0 = cen.to_centered(grid)
         res = minimize_queue(_centered_fun, jnp.asarray(x0), args, width=width, gtol=1e-5,
-                             ftol=2.2e-9, ftol_floor=1.0, patience=1, max_iter=max_iter)
+                             ftol=2.2e-9, ftol_floor=1.0, patience=1, max_iter=max_iter,
+                             memory_size=memory_size)
         vals = np.where(np.isfinite(res.value), res.value, np.inf)
         top = np.argsort(vals)[:max(1, min(polish_top, len(vals)))]
         x1 = np.array(x0, copy=True)
         x1[:len(top)] = res.x[top]   # same shape: the compiled program is reused
         pol = minimize_queue(_centered_fun, jnp.asarray(x1), args, width=width, gtol=gtol,
-                             ftol=0.0, patience=1, max_iter=polish_iter, n_valid=len(top))
+                             ftol=0.0, patience=1, max_iter=polish_iter, n_valid=len(top),
+                             memory_size=memory_size)
     i = pol.best()
     theta = cen.from_centered(pol.x[i])
     return ChinchillaFit(
