@@ -57,8 +57,8 @@ def test_oracle1_subgrid():
     assert fit.a == pytest.approx(0.5139, abs=2e-3)
 
 
-@pytest.mark.slow
 def test_oracle1_full_hoffmann_grid():
+    """The 4,500-start grid, as Hoffmann et al. and Epoch (~10 s including compilation)."""
     d = load_epoch_chinchilla()
     fit = ch.fit_approach3(d["N"], d["D"], d["L"])
     _assert_oracle1(fit)

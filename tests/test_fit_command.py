@@ -62,7 +62,8 @@ def epoch_csv(tmp_path_factory):
     return _write(p, ["Model Size", "Training FLOP", "L"], zip(d["N"], d["C"], d["L"]))
 
 
-@pytest.mark.parametrize("method", ["approach3", "vpnls"])
+@pytest.mark.parametrize("method", ["approach3",
+                                    pytest.param("vpnls", marks=pytest.mark.slow)])
 def test_json_chinchilla_methods(method, epoch_csv, capsys):
     # shapes (240 points, 450 starts, 200 resamples) shared with the other fit tests' cache
     rc, out, err = _run([epoch_csv, "--method", method, "--n-col", "Model Size", "--c-col",
@@ -188,3 +189,15 @@ def test_fuzz_numeric_tables_approach2(n, seed, spoil, tmp_path_factory, capsys)
         _assert_clean_error(rc, out, err)
     else:
         assert json.loads(out)["n_points"] >= 6
+
+
+def test_wired_into_scalesim_cli(isoflop_csv, tmp_path, capsys):
+    from scalesim.cli import main
+    rc = main(["fit", isoflop_csv, "--method", "approach2", "--l-col", "loss", "--json",
+               "--n-boot", "0"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert json.loads(out)["method"] == "approach2"
+    rc = main(["fit", str(tmp_path / "missing.csv")])
+    out, err = capsys.readouterr()
+    assert rc == 2 and err.count("\n") == 1 and "error:" in err

@@ -9,6 +9,8 @@ smooth derived quantity (``delta_method``), with the gradient from ``jax.jacfwd`
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,11 +48,14 @@ def _z(level):
 
 
 def percentile_ci(samples, level: float = 0.95, axis: int = 0):
-    """Percentile bootstrap interval (Efron & Tibshirani 1993, Sec. 13.3), NaNs ignored."""
+    """Percentile bootstrap interval (Efron & Tibshirani 1993, Sec. 13.3), NaNs ignored
+    (failed resamples); NaN bounds when every sample is NaN."""
     if not 0 < level < 1:
         raise ValueError(f"level: must be in (0, 1), got {level}")
     q = 100 * np.array([(1 - level) / 2, (1 + level) / 2])
-    lo, hi = np.nanpercentile(np.asarray(samples, np.float64), q, axis=axis)
+    with warnings.catch_warnings():   # all-NaN columns give NaN bounds, without a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanpercentile(np.asarray(samples, np.float64), q, axis=axis)
     return lo, hi
 
 

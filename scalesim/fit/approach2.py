@@ -59,10 +59,12 @@ class Approach2Fit:
                                                   ("E", "A", "B", "alpha", "beta")})
 
     def N_opt(self, C):
-        return np.exp(self.log_kN) * np.asarray(C, np.float64) ** self.a
+        with np.errstate(over="ignore"):
+            return np.exp(self.log_kN + self.a * np.log(np.asarray(C, np.float64)))
 
     def D_opt(self, C):
-        return np.exp(self.log_kD) * np.asarray(C, np.float64) ** self.b
+        with np.errstate(over="ignore"):
+            return np.exp(self.log_kD + self.b * np.log(np.asarray(C, np.float64)))
 
     def to_dict(self) -> dict:
         return {"method": self.method, "params": dict(self.params), "a": self.a, "b": self.b,
@@ -137,6 +139,11 @@ def fit_approach2(N, D, L, *, C=None, budgets=None, n_boot: int = 1000, seed: in
         bad = Cb[ps[0] <= 0]
         raise ValueError(f"approach2: IsoFLOP parabola opens downward at budget(s) "
                          f"{', '.join(f'{c:.3g}' for c in bad)}; no minimum to locate")
+    with np.errstate(over="ignore"):
+        bad = ~np.isfinite(np.exp(xs[0]))
+    if np.any(bad):
+        raise ValueError(f"approach2: IsoFLOP vertex not finite at budget(s) "
+                         f"{', '.join(f'{c:.3g}' for c in Cb[bad])} (curve too flat)")
     lc = np.log(Cb)[None, :]
     logD = np.log(Cb)[None, :] - np.log(6.0) - xs
     a, kN = _line(lc, xs, np.ones_like(xs, bool))

@@ -53,9 +53,10 @@ def _clean(x):
     """JSON-safe: numpy -> python, NaN/inf -> None."""
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_clean(v) for v in np.asarray(x, dtype=object).ravel().tolist()] \
-            if isinstance(x, np.ndarray) else [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_clean(v) for v in x.tolist()]
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
     if isinstance(x, (np.floating, float)):
         return float(x) if math.isfinite(float(x)) else None
     if isinstance(x, (np.integer,)):
@@ -83,7 +84,9 @@ def fit_file(args) -> tuple[dict, object, tuple]:
         from scalesim.fit.approach2 import fit_approach2
         fit = fit_approach2(N, D, L, C=C, n_boot=args.n_boot, seed=args.seed,
                             level=args.level)
-        if not (math.isfinite(fit.a) and math.isfinite(fit.log_kN)):
+        if not (math.isfinite(fit.a) and math.isfinite(fit.log_kN)
+                and math.isfinite(float(fit.N_opt(args.c_ref)))
+                and math.isfinite(float(fit.D_opt(args.c_ref)))):
             raise ValueError("approach2: IsoFLOP vertices are not identified by these points")
         out = fit.to_dict()
         out.update(law=args.law, N_opt=float(fit.N_opt(args.c_ref)),

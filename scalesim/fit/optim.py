@@ -234,7 +234,7 @@ def minimize_queue(fun, x0s, args=(), *, width=256, gtol=1e-10, ftol=1e-10, max_
         raise ValueError(f"n_valid: must be in [1, {S}], got {n_valid}")
     out = _solve_queue(fun, x0s, args, jnp.asarray(n_valid), jnp.asarray(gtol, x0s.dtype),
                        jnp.asarray(ftol, x0s.dtype), jnp.asarray(max_iter),
-                       jnp.asarray(ftol_floor, x0s.dtype), width=min(int(width), S), memory_size=int(memory_size),
-                       patience=int(patience))
+                       jnp.asarray(ftol_floor, x0s.dtype), width=min(int(width), S),
+                       memory_size=int(memory_size), patience=int(patience))
     x, v, gn, k = jax.device_get(out)
     return BatchResult(np.asarray(x), np.asarray(v), np.asarray(gn), np.asarray(k))

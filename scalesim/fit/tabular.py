@@ -77,7 +77,8 @@ def read_run_dir(path, cols: dict[str, str | None]) -> dict[str, np.ndarray | No
     list of records. Columns are looked up by name like CSV headers."""
     p = Path(path)
     records = []
-    runs = sorted(q for q in p.iterdir() if q.is_dir() and (q / "config.json").exists())
+    runs = sorted(q for q in p.iterdir()
+                  if q.is_dir() and not q.name.startswith(".") and (q / "config.json").exists())
     for q in runs:
         rec = {}
         for name in ("config.json", "metrics.json"):

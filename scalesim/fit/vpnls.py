@@ -6,7 +6,8 @@ X(alpha, beta) = [1, N^-alpha, D^-beta]. The inner problem min_{c >= 0} ||L - X 
 solved *exactly*: the NNLS optimum is the unconstrained least-squares solution on its
 support, so enumerating the 8 supports of 3 columns (the empty one included) and keeping
 the feasible one with the smallest residual is exact. The outer problem RSS(alpha, beta)
-is searched on a dense grid (vmapped), then refined with batched L-BFGS in (log alpha, log beta). The
+is searched on a dense grid (vmapped), then refined with batched L-BFGS in
+(log alpha, log beta). The
 gradient is the envelope-theorem one (Czech, App. "VPNLS"):
 dRSS/dalpha = 2 A r . (log N N^-alpha), dRSS/dbeta = 2 B r . (log D D^-beta), obtained here
 by differentiating ||L - X(alpha, beta) c||^2 with c* held fixed (``stop_gradient``).
@@ -31,6 +32,19 @@ __all__ = ["nnls3", "profile_rss", "fit_vpnls", "inner_solve"]
 _SUPPORTS = np.array(list(itertools.product([0.0, 1.0], repeat=3)))
 
 
+def _solve3(G, h):
+    """Solve the 3x3 system G c = h by the adjugate (closed form: cheap to compile and to
+    vmap, unlike a batched LU); G here is a column-scaled Gram matrix (unit diagonal)."""
+    a, b, c = G[0, 0], G[0, 1], G[0, 2]
+    d, e, f = G[1, 0], G[1, 1], G[1, 2]
+    g, k, m = G[2, 0], G[2, 1], G[2, 2]
+    adj = jnp.array([[e * m - f * k, c * k - b * m, b * f - c * e],
+                     [f * g - d * m, a * m - c * g, c * d - a * f],
+                     [d * k - e * g, b * g - a * k, a * e - b * d]])
+    det = a * adj[0, 0] + b * adj[1, 0] + c * adj[2, 0]
+    return adj @ h / det
+
+
 def nnls3(X, y, w=None):
     """Exact non-negative least squares min_{c>=0} sum_i w_i (y_i - X_i c)^2 for 3 columns.
 
@@ -46,7 +60,7 @@ def nnls3(X, y, w=None):
 
     def solve(mask):
         Gm = G * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
-        c = jnp.linalg.solve(Gm, h * mask) * mask
+        c = _solve3(Gm, h * mask) * mask
         r = y - Xs @ c
         rss = jnp.sum(w * r * r)
         feasible = jnp.all(c >= 0) & jnp.all(jnp.isfinite(c))
