@@ -4,8 +4,8 @@ Setup (after Bahri, Dyer, Kaplan, Lee & Sharma 2021, "Explaining Neural Scaling 
 arXiv 2102.06701, §3 teacher–student; ``shared/research/random_features.md`` §1):
 
 - inputs ``z`` uniform on the cube ``[-1, 1]^d`` (the d-dimensional data manifold), embedded
-  linearly in an ambient space of dimension ``ambient >= d`` by a fixed random matrix with
-  orthonormal columns, ``x = Q z`` (``ambient == d`` means no embedding);
+  linearly in an ambient space of dimension ``ambient >= d`` by a fixed Gaussian matrix
+  ``Q ~ N(0, 1/ambient)`` (``E[Q^T Q] = I``), ``x = Q z`` (``ambient == d`` means no embedding);
 - a fixed random *smooth* teacher ``F(z) = v . tanh(W z + c) / sqrt(k)`` with ``k`` hidden
   units, ``W ~ N(0, scale^2 / d)``, ``c ~ N(0, scale^2 / 4)``, ``v ~ N(0, 1)`` (one teacher per
   data seed; smoothness is what the piecewise-linear-approximation argument for ``4/d`` needs);
@@ -115,28 +115,28 @@ def _seed_key(data_seed):
 
 def teacher_params(cfg: Config, data_seed, dtype=None):
     """``(W [k, d], c [k], v [k])`` of the tanh teacher, and the embedding ``Q [ambient, d]``."""
-    dt = jnp.dtype(dtype or cfg.dtype)
+    dt = jnp.dtype(cfg.dtype if dtype is None else dtype)
     kw, kc, kv, kq = jax.random.split(stream(_seed_key(data_seed), "teacher"), 4)
     k, d = cfg.teacher_width, cfg.d
-    w = jax.random.normal(kw, (k, d), dt) * (cfg.teacher_scale / np.sqrt(d))
+    w = jax.random.normal(kw, (k, d), dt) * float(cfg.teacher_scale / np.sqrt(d))
     c = jax.random.normal(kc, (k,), dt) * (cfg.teacher_scale / 2)
     v = jax.random.normal(kv, (k,), dt)
     if cfg.ambient == d:
         q = jnp.eye(d, dtype=dt)
-    else:
-        q, _ = jnp.linalg.qr(jax.random.normal(kq, (cfg.ambient, d), dt))
+    else:  # Gaussian embedding, E[Q^T Q] = I (a near-isometry; no QR: its signs are backend-defined)
+        q = jax.random.normal(kq, (cfg.ambient, d), dt) / float(np.sqrt(cfg.ambient))
     return (w, c, v), q
 
 
 def teacher_fn(tparams, z):
     """``F(z) = v . tanh(W z + c) / sqrt(k)`` on intrinsic coordinates ``z [..., d]``."""
     w, c, v = tparams
-    return jnp.tanh(z @ w.T + c) @ v / np.sqrt(v.shape[0])
+    return jnp.tanh(z @ w.T + c) @ v / float(np.sqrt(v.shape[0]))
 
 
 def inputs(cfg: Config, data_seed, split: str, idx, dtype=None):
     """Intrinsic points ``z [n, d]`` uniform on ``[-1, 1]^d``: point ``idx[j]`` of ``split``."""
-    dt = jnp.dtype(dtype or cfg.dtype)
+    dt = jnp.dtype(cfg.dtype if dtype is None else dtype)
     base = stream(_seed_key(data_seed), split)
     return jax.vmap(lambda j: jax.random.uniform(jax.random.fold_in(base, j), (cfg.d,), dt, -1.0, 1.0))(idx)
 
@@ -170,8 +170,8 @@ def init(key, cfg: Config, hyper: Hyper):
     keys = jax.random.split(key, cfg.depth + 1)
     params = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        params.append((jax.random.normal(keys[i], (a, b), dt) * np.sqrt(2.0 / a), jnp.zeros((b,), dt)))
-    params.append((jax.random.normal(keys[-1], (cfg.width,), dt) * np.sqrt(1.0 / cfg.width), jnp.zeros((), dt)))
+        params.append((jax.random.normal(keys[i], (a, b), dt) * float(np.sqrt(2.0 / a)), jnp.zeros((b,), dt)))
+    params.append((jax.random.normal(keys[-1], (cfg.width,), dt) * float(np.sqrt(1.0 / cfg.width)), jnp.zeros((), dt)))
     return params
 
 
@@ -191,8 +191,9 @@ def loss(params, batch, cfg: Config, hyper: Hyper):
 
 def metrics(params, cfg: Config, hyper: Hyper):
     """Test MSE on ``n_test`` fresh points, and normalised by the teacher's output variance."""
-    dt = jax.tree.leaves(params)[0].dtype
+    dt = jnp.dtype(cfg.dtype)  # the draws depend on the dtype: always cfg.dtype, as in ``sample``
     x, y = _labelled(cfg, hyper.data_seed, "test", jnp.arange(cfg.n_test), dt)
+    x = x.astype(jax.tree.leaves(params)[0].dtype)
     mse = jnp.mean((student_fn(params, x) - y) ** 2)
     return {"test_mse": mse, "test_nmse": mse / jnp.var(y)}
 
