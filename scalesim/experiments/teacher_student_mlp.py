@@ -55,7 +55,7 @@ class Settings:
     lr: float = 3e-3  # peak Adam learning rate (cosine decay to 0)
     n_test: int = 2048  # test points per data seed
     fit_min_train: int = 32  # smallest D in the fit window
-    fit_train_ratio: float = 0.1  # exclude D with train loss > ratio * test loss (optimisation-limited)
+    fit_train_ratio: float = 0.5  # exclude D with train loss > ratio * test loss (optimisation-limited)
     n_boot: int = 1000  # bootstrap resamples (over seeds)
     exponent_rtol: float = 0.25  # stated relative tolerance on alpha_D vs 4/d (an approximate estimate)
     seed: int = 0  # root PRNG seed (student inits and minibatch draws)
@@ -86,8 +86,8 @@ class Point:
 
 def settings(quick: bool) -> Settings:
     if quick:
-        return Settings(dims=(2, 4), train_sizes=(16, 32, 64, 128, 256), seeds=4, steps=1000,
-                        n_test=512, n_boot=300)
+        return Settings(dims=(2, 4), train_sizes=(16, 32, 64, 128, 256), seeds=4, steps=800,
+                        n_test=256, n_boot=300)
     return Settings()
 
 

@@ -118,13 +118,14 @@ def teacher_params(cfg: Config, data_seed, dtype=None):
     dt = jnp.dtype(cfg.dtype if dtype is None else dtype)
     kw, kc, kv, kq = jax.random.split(stream(_seed_key(data_seed), "teacher"), 4)
     k, d = cfg.teacher_width, cfg.d
-    w = jax.random.normal(kw, (k, d), dt) * float(cfg.teacher_scale / np.sqrt(d))
-    c = jax.random.normal(kc, (k,), dt) * (cfg.teacher_scale / 2)
-    v = jax.random.normal(kv, (k,), dt)
+    f32 = jnp.float32  # draws in float32 then cast: the same teacher and data for every dtype
+    w = (jax.random.normal(kw, (k, d), f32) * float(cfg.teacher_scale / np.sqrt(d))).astype(dt)
+    c = (jax.random.normal(kc, (k,), f32) * float(cfg.teacher_scale / 2)).astype(dt)
+    v = jax.random.normal(kv, (k,), f32).astype(dt)
     if cfg.ambient == d:
         q = jnp.eye(d, dtype=dt)
     else:  # Gaussian embedding, E[Q^T Q] = I (a near-isometry; no QR: its signs are backend-defined)
-        q = jax.random.normal(kq, (cfg.ambient, d), dt) / float(np.sqrt(cfg.ambient))
+        q = (jax.random.normal(kq, (cfg.ambient, d), f32) / float(np.sqrt(cfg.ambient))).astype(dt)
     return (w, c, v), q
 
 
@@ -138,7 +139,7 @@ def inputs(cfg: Config, data_seed, split: str, idx, dtype=None):
     """Intrinsic points ``z [n, d]`` uniform on ``[-1, 1]^d``: point ``idx[j]`` of ``split``."""
     dt = jnp.dtype(cfg.dtype if dtype is None else dtype)
     base = stream(_seed_key(data_seed), split)
-    return jax.vmap(lambda j: jax.random.uniform(jax.random.fold_in(base, j), (cfg.d,), dt, -1.0, 1.0))(idx)
+    return jax.vmap(lambda j: jax.random.uniform(jax.random.fold_in(base, j), (cfg.d,), jnp.float32, -1.0, 1.0))(idx).astype(dt)
 
 
 def _labelled(cfg: Config, data_seed, split, idx, dt):
