@@ -171,14 +171,16 @@ def summarize(runs, s: Settings) -> list[dict]:
         agrees = np.isfinite(measured) and (ci[0] - tol) <= expected <= (ci[1] + tol)
         if not np.isfinite(measured):
             note = "fewer than 3 resolution-limited D points (optimisation-limited or too small): not fitted"
-        elif agrees:
-            note = "agrees with 4/d within CI + tolerance"
+        elif ci[0] <= expected <= ci[1]:
+            note = "agrees with 4/d within the bootstrap CI"
         elif measured > expected:
-            note = ("faster than 4/d: 4/d is a generic-smooth-target estimate (n >= 4 in D^-n/d); a random tanh "
+            note = ("(agrees only through the stated tolerance) " if agrees else "") + (
+                    "faster than 4/d: 4/d is a generic-smooth-target estimate (n >= 4 in D^-n/d); a random tanh "
                     "teacher of modest width is simpler than generic and, pre-asymptotically (coarse spacing "
                     "D^-1/d at large d), is learned faster")
         else:
-            note = ("slower than 4/d: the student does not reach the interpolation limit (optimisation floor: "
+            note = ("(agrees only through the stated tolerance) " if agrees else "") + (
+                    "slower than 4/d: the student does not reach the interpolation limit (optimisation floor: "
                     "finite steps / learning rate), or the hierarchy D << P is weakening")
         alphas.append((d, measured, ci))
         records.append(comparison(
