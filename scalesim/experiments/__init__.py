@@ -2,7 +2,8 @@
 
 from .base import Experiment, report, run_experiment
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
+from .teacher_student_mlp import EXPERIMENT as _teacher_student_mlp
 
-REGISTRY: dict[str, Experiment] = {e.name: e for e in (_sgd_powerlaw,)}
+REGISTRY: dict[str, Experiment] = {e.name: e for e in (_sgd_powerlaw, _teacher_student_mlp)}
 
 __all__ = ["REGISTRY", "Experiment", "run_experiment", "report"]
