@@ -14,18 +14,17 @@ CLASSIC = {0.5: 0.32885, 1: 0.26571, 2: 0.18848, 3: 0.14284, 5: 0.093827, 10: 0.
            20: 0.024913, 50: 0.010003, 100: 0.005004}
 TH10 = math.radians(10)
 
-_s0 = jax.jit(jax.vmap(P.solve_theta0))
+_s0 = P._solve0_v         # the jit(vmap(solve_theta0)) that P.predict uses: shared compiles
 
 
-_PAD = 12   # one compiled batch size for every theta = 0 call in this file
 
 
 def theta0(alpha, f, easy):
     a, f, e = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(f, float),
                                   np.asarray(easy, bool))
     n = a.size
-    assert n <= _PAD
-    pad = lambda x, v: np.concatenate([x.ravel(), np.full(_PAD - n, v, x.dtype)])
+    size = -(-n // 8) * 8            # pad to a multiple of 8 like P.predict
+    pad = lambda x, v: np.concatenate([x.ravel(), np.full(size - n, v, x.dtype)])
     r = _s0(jnp.asarray(pad(a, 1.0)), jnp.asarray(pad(f, 1.0)), jnp.asarray(pad(e, False)))
     return {k: np.asarray(v)[:n].reshape(a.shape) for k, v in r.items()}
 

@@ -461,21 +461,24 @@ def predict(alpha, f, theta=0.0, mode="hard"):
     a, ff, th, md = (x.reshape(-1) for x in (a, ff, th, md))
     out = {k: np.full(a.shape, np.nan) for k in ("eps", "R", "rho", "kappa", "f_end")}
     out["status"] = np.zeros(a.shape, int)
-    sel = th == 0
-    if sel.any():
-        r = _solve0_v(*(jnp.asarray(x[sel]) for x in (a, ff, md)))
+    sel = np.flatnonzero(th == 0)
+    if sel.size:                      # padded to a multiple of 8: compiled shapes are reused
+        pad = lambda x, v: np.concatenate([x[sel], np.full((-sel.size) % 8, v, x.dtype)])
+        r = _solve0_v(*(jnp.asarray(pad(x, v)) for x, v in ((a, 1.0), (ff, 1.0), (md, False))))
         for k in out:
             if k in r:
-                out[k][sel] = np.asarray(r[k])
+                out[k][sel] = np.asarray(r[k])[: sel.size]
     idx = np.flatnonzero(th > 0)
     if idx.size:
         groups = {}
         for i in idx:
             groups.setdefault((a[i], th[i], md[i]), []).append(i)
         fgrid = np.unique(ff[idx])[::-1]                    # one shared decreasing grid
+        fgrid = np.concatenate([fgrid, np.full((-fgrid.size) % 8, fgrid[-1])])
         keys = list(groups)
-        r = _branch_v(jnp.asarray([g[0] for g in keys]), jnp.asarray(fgrid),
-                      jnp.asarray([g[1] for g in keys]), jnp.asarray([g[2] for g in keys]))
+        keys_p = keys + [keys[-1]] * ((-len(keys)) % 4)
+        r = _branch_v(jnp.asarray([g[0] for g in keys_p]), jnp.asarray(fgrid),
+                      jnp.asarray([g[1] for g in keys_p]), jnp.asarray([g[2] for g in keys_p]))
         r = {k: np.asarray(v) for k, v in r.items()}
         for gi, g in enumerate(keys):
             for i in groups[g]:
