@@ -194,11 +194,11 @@ def _newton(F, x0, lower, upper, iters=40, tol=1e-12):
 
 
 def _max_eps_grid():
-    return np.concatenate([np.geomspace(1e-7, 0.05, 60, endpoint=False),
-                           np.linspace(0.05, 0.995, 96)])
+    return np.concatenate([np.geomspace(1e-7, 0.05, 32, endpoint=False),
+                           np.linspace(0.05, 0.995, 48)])
 
 
-def _global_theta0(alpha, f, mode, n_bisect=60):
+def _global_theta0(alpha, f, mode, n_bisect=40):
     """Nested global scheme (note: pitfalls): kappa_max = largest kappa with max_eps B0 >= 0.
     Returns a starting point (eps, kappa) for the Newton polish; avoids spurious roots."""
     grid = jnp.asarray(_max_eps_grid(), _dtype())
