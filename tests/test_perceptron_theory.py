@@ -23,7 +23,8 @@ def theta0(alpha, f, easy):
     a, f, e = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(f, float),
                                   np.asarray(easy, bool))
     n = a.size
-    size = -(-n // 8) * 8            # pad to a multiple of 8 like P.predict
+    assert n <= P._CHUNK
+    size = P._CHUNK                  # the fixed chunk P.predict uses
     pad = lambda x, v: np.concatenate([x.ravel(), np.full(size - n, v, x.dtype)])
     r = _s0(jnp.asarray(pad(a, 1.0)), jnp.asarray(pad(f, 1.0)), jnp.asarray(pad(e, False)))
     return {k: np.asarray(v)[:n].reshape(a.shape) for k, v in r.items()}

@@ -98,7 +98,7 @@ def _sim_run_point(p: ThetaPoint, s: SimSettings):
     key = jax.random.fold_in(jax.random.PRNGKey(s.seed), int(round(p.theta_deg * 1000)))
     r = sim.simulate(s.n, s.alpha_prune, fs, th, modes, np.arange(s.seeds), key)
     th_pts = theory.predict(s.alpha_prune, fs, th, modes)
-    f_curve = np.geomspace(min(s.fs), 1.0, 16)
+    f_curve = np.geomspace(min(s.fs), 1.0, 8)
     curve = theory.predict(s.alpha_prune, f_curve[:, None], th, np.asarray(s.modes)[None, :])
     arrays = {"f": fs, "easy": modes == "easy", "eps": r["eps"], "kappa": r["kappa"],
               "converged": r["converged"], "theta_measured": r["theta_measured"],
@@ -181,7 +181,8 @@ class FrontierSettings:
 
 def frontier_settings(quick: bool) -> FrontierSettings:
     if quick:
-        return FrontierSettings(thetas_deg=(0.0,), n_alpha=6, n_f=8)
+        return FrontierSettings(thetas_deg=(0.0,), alpha_min=1.5, alpha_max=12.0, n_alpha=4,
+                                n_f=6)
     return FrontierSettings()
 
 
@@ -206,7 +207,7 @@ def _frontier_run_point(p: ThetaPoint, s: FrontierSettings):
     frontier = flat[np.arange(len(alphas)), best]
     f_star = fs[best // 2]
     full = theory.predict(alphas, 1.0, 0.0, "hard")["eps"]
-    a_tot = np.geomspace(0.5, 100.0, 12)
+    a_tot = np.geomspace(0.5, 100.0, 8)
     cross = theory.predict(s.crossover_f * a_tot[:, None], s.crossover_f, th, modes[None, :])
     arrays = {"alpha": alphas, "f": fs, "eps": eps, "status": r["status"], "frontier": frontier,
               "f_star": f_star, "mode_star": best % 2, "unpruned": full, "alpha_tot": a_tot,

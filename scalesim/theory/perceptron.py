@@ -438,6 +438,7 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
     return out
 
 
+_CHUNK = 16
 _branch_v = jax.jit(jax.vmap(solve_branch, (0, None, 0, 0)))
 _solve0_v = jax.jit(jax.vmap(solve_theta0))
 
@@ -462,12 +463,13 @@ def predict(alpha, f, theta=0.0, mode="hard"):
     out = {k: np.full(a.shape, np.nan) for k in ("eps", "R", "rho", "kappa", "f_end")}
     out["status"] = np.zeros(a.shape, int)
     sel = np.flatnonzero(th == 0)
-    if sel.size:                      # padded to a multiple of 8: compiled shapes are reused
-        pad = lambda x, v: np.concatenate([x[sel], np.full((-sel.size) % 8, v, x.dtype)])
+    for c in range(0, sel.size, _CHUNK):  # fixed chunks: one compiled shape for every call
+        part = sel[c: c + _CHUNK]
+        pad = lambda x, v: np.concatenate([x[part], np.full(_CHUNK - part.size, v, x.dtype)])
         r = _solve0_v(*(jnp.asarray(pad(x, v)) for x, v in ((a, 1.0), (ff, 1.0), (md, False))))
         for k in out:
             if k in r:
-                out[k][sel] = np.asarray(r[k])[: sel.size]
+                out[k][part] = np.asarray(r[k])[: part.size]
     idx = np.flatnonzero(th > 0)
     if idx.size:
         groups = {}
