@@ -20,6 +20,9 @@ def test_config_validation(kw):
         M.PruneSimConfig(**kw)
 
 
+_make = jax.jit(M.make_problem, static_argnums=(1, 2, 3))
+
+
 def _qp_reference(X, y):
     """Hard-margin SVM without bias, min 1/2|w|^2 s.t. y_i x_i.w >= 1 (scipy SLSQP)."""
     Z = np.asarray(X) * np.asarray(y)[:, None]
@@ -33,7 +36,7 @@ def _qp_reference(X, y):
 def test_max_margin_matches_scipy_qp():
     n, k, p_max = 20, 60, 300
     variants = [(1.0, 0.0, False), (0.3, 0.0, False), (0.3, 0.3, True), (0.5, 0.2, False)]
-    probs = [M.make_problem(jax.random.fold_in(jax.random.PRNGKey(3), i), n, k, p_max, f, th, ez)
+    probs = [_make(jax.random.fold_in(jax.random.PRNGKey(3), i), n, k, p_max, f, th, ez)
              for i, (f, th, ez) in enumerate(variants)]
     X = jnp.stack([p[0] for p in probs])
     y = jnp.stack([p[1] for p in probs])
@@ -50,17 +53,17 @@ def test_max_margin_matches_scipy_qp():
 def test_probe_exact_angle_and_pruned_fields():
     key = jax.random.PRNGKey(0)
     th = 0.3
-    X, y, T, Jp = M.make_problem(key, 50, 100, 1000, 0.1, th, False)
+    X, y, T, Jp = _make(key, 20, 60, 600, 0.1, th, False)
     assert float(jnp.arccos(Jp @ T)) == pytest.approx(th, abs=1e-12)
     # keep-hard keeps the smallest |probe field|: all kept below the 10% quantile boundary
     gamma = math.sqrt(2) * float(jax.scipy.special.erfinv(0.1))
     assert float(jnp.max(jnp.abs(X @ Jp))) < 1.3 * gamma
-    Xe, *_ = M.make_problem(key, 50, 100, 1000, 0.1, th, True)
+    Xe, *_ = _make(key, 20, 60, 600, 0.1, th, True)
     assert float(jnp.min(jnp.abs(Xe @ Jp))) > 0.7 * float(-jax.scipy.special.ndtri(0.05))
 
 
 def test_trained_probe_angle_is_measured():
-    r = M.simulate(50, 2.0, [0.5, 0.5], 0.0, ["hard", "hard"], np.arange(3), jax.random.PRNGKey(1),
+    r = M.simulate(30, 2.0, [0.5], 0.0, ["hard"], np.arange(3), jax.random.PRNGKey(1),
                    probe="trained", probe_epochs=1)
     th = r["theta_measured"]
     assert np.all((th > 0.05) & (th < 1.2))          # an imperfect metric, measured not set
