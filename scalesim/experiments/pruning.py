@@ -26,7 +26,7 @@ from ..plots import COLORS, figure
 from ..theory import perceptron as theory
 from .base import Experiment
 
-__all__ = ["SimSettings", "FrontierSettings", "THEORY_VS_SIM", "FRONTIER"]
+__all__ = ["SimSettings", "FrontierSettings", "ProtoSettings", "THEORY_VS_SIM", "FRONTIER", "PROTOTYPES"]
 
 
 def _check_thetas(name, values):
@@ -279,3 +279,109 @@ FRONTIER = Experiment(
     description="Replica theory of pruning: Pareto frontier eps*(alpha_prune), f*, hard/easy crossover, collapse.",
     settings=frontier_settings, sweep=frontier_sweep, run_point=frontier_run_point,
     summarize=frontier_summarize, plot=frontier_plot)
+
+
+# ----------------------------------------------------------------------------------------------
+# pruning-prototypes (label-free k-means metric on a Gaussian mixture)
+# ----------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ProtoSettings:
+    """Knobs of ``pruning-prototypes`` (each settable with ``--set key=value``)."""
+
+    n: int = 200
+    alpha_prune: float = 3.0
+    fs: tuple[float, ...] = (1.0, 0.5, 0.3, 0.2, 0.1)
+    separations: tuple[float, ...] = (0.0, 1.0, 2.0)   # mixture x = c m T + g; m = 0: isotropic
+    n_clusters: int = 2
+    seeds: int = 6
+    seed: int = 0
+
+    def __post_init__(self):
+        check_positive_ints("n", self.n)
+        check_range("alpha_prune", self.alpha_prune, 0.0, None, lo_open=True)
+        _check_fs("fs", self.fs)
+        for m in self.separations:
+            check_range("separations", m, 0.0, None)
+        check_positive_ints("n_clusters", self.n_clusters)
+        if self.n_clusters < 2:
+            raise ValueError(f"n_clusters must be >= 2; got {self.n_clusters}")
+        check_positive_ints("seeds", self.seeds)
+        if self.seeds < 2:
+            raise ValueError(f"seeds must be >= 2 for a standard error; got {self.seeds}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SepPoint:
+    separation: float
+
+
+def proto_settings(quick: bool) -> ProtoSettings:
+    if quick:
+        return ProtoSettings(n=80, fs=(1.0, 0.3), separations=(0.0, 2.0), seeds=4)
+    return ProtoSettings()
+
+
+def proto_sweep(s: ProtoSettings) -> list[SepPoint]:
+    return [SepPoint(float(m)) for m in s.separations]
+
+
+def proto_run_point(p: SepPoint, s: ProtoSettings):
+    from ..models import prototypes
+
+    with jax.enable_x64(True):
+        key = jax.random.fold_in(jax.random.PRNGKey(s.seed), int(round(p.separation * 1000)))
+        r = prototypes.simulate(s.n, s.alpha_prune, s.fs, p.separation, s.n_clusters,
+                                np.arange(s.seeds), key)
+    arrays = {"f": np.asarray(s.fs, float), "eps": r["eps"], "theta_eff": r["theta_eff"],
+              "converged": r["converged"]}
+    return {"separation": p.separation, "converged": int(r["converged"].sum())}, arrays
+
+
+def proto_summarize(runs, s: ProtoSettings) -> list[dict]:
+    recs = []
+    for r in sorted(runs, key=lambda r: r.metrics["separation"]):
+        A, m = r.arrays, r.metrics["separation"]
+        th = A["theta_eff"]
+        if m == 0:
+            # isotropic data: the centroid direction is random, so theta_eff is the angle of a
+            # random direction to T: pi/2 - E|z|/sqrt(N) = pi/2 - sqrt(2/pi)/sqrt(N) [derived]
+            expected = math.degrees(math.pi / 2 - math.sqrt(2 / math.pi) / math.sqrt(s.n))
+            t = np.degrees(th.ravel())
+            se = t.std(ddof=1) / math.sqrt(t.size)
+            recs.append(comparison("theta_eff_deg[isotropic]", float(t.mean()),
+                                   (t.mean() - 2 * se, t.mean() + 2 * se), expected))
+        else:
+            e = A["eps"]
+            best = int(np.argmin(e.mean(1)))
+            helps = e.mean(1)[best] + 2 * e[best].std(ddof=1) / math.sqrt(e.shape[1]) < e.mean(1)[0]
+            recs.append(_law(f"prototype_pruning_beats_no_pruning[m={m:g}]", bool(helps),
+                             eps_unpruned=float(e.mean(1)[0]), eps_best=float(e.mean(1)[best]),
+                             f_best=float(A["f"][best]),
+                             theta_eff_deg_at_f_best=float(np.degrees(th[best].mean()))))
+    return recs
+
+
+def proto_plot(runs, s: ProtoSettings):
+    fig, axes = figure(ncols=2)
+    ax, ax2 = axes[0]
+    for c, r in enumerate(sorted(runs, key=lambda r: r.metrics["separation"])):
+        A, col = r.arrays, COLORS[c % len(COLORS)]
+        e, th = A["eps"], np.degrees(A["theta_eff"])
+        ax.errorbar(A["f"], e.mean(1), yerr=2 * e.std(1, ddof=1) / math.sqrt(e.shape[1]), fmt="o-",
+                    color=col, ms=4, label=f"m={r.metrics['separation']:g}")
+        ax2.errorbar(A["f"], th.mean(1), yerr=2 * th.std(1, ddof=1) / math.sqrt(th.shape[1]),
+                     fmt="o-", color=col, ms=4, label=f"m={r.metrics['separation']:g}")
+    ax.set(xscale="log", yscale="log", xlabel="kept fraction f", ylabel="test error eps",
+           title=f"prototype pruning, alpha_prune={s.alpha_prune:g}")
+    ax2.set(xscale="log", xlabel="kept fraction f", ylabel="effective probe angle (deg)")
+    ax.legend(fontsize=7)
+    ax2.legend(fontsize=7)
+    return fig
+
+
+PROTOTYPES = Experiment(
+    name="pruning-prototypes",
+    description="Label-free k-means prototype pruning on a Gaussian mixture: error vs f and effective theta.",
+    settings=proto_settings, sweep=proto_sweep, run_point=proto_run_point,
+    summarize=proto_summarize, plot=proto_plot)
