@@ -240,12 +240,29 @@ def frontier_summarize(runs, s: FrontierSettings) -> list[dict]:
                          crossover_alpha_tot=a_cross))
         hard = A["eps"][..., 0]
         if tdeg > 0:      # at theta = 0 the frontier is degenerate (f* = f_min beyond alpha = 2)
-            f_star_small, f_star_large = float(A["f_star"][0]), float(A["f_star"][-1])
-            recs.append(_law(f"optimal_f_decreases_with_alpha[theta={tdeg:g}]",
-                             f_star_large < f_star_small, f_star_first=f_star_small,
-                             f_star_last=f_star_large))
-            recs.append(comparison(f"collapse_eps_small_f[theta={tdeg:g},alpha={A['alpha'][0]:.3g}]",
-                                   float(hard[0, 0]), (float(hard[0, 0]),) * 2, 0.5 - th / math.pi,
+            # where keep-hard is Pareto-optimal, the frontier falls faster than the unpruned
+            # learning curve (local log-log slope over the first three such alpha) ...
+            hard_opt = A["mode_star"] == 0
+            j = np.flatnonzero(hard_opt)[:3]
+            if j.size == 3:
+                la = np.log(A["alpha"][j])
+                k_front = -np.polyfit(la, np.log(A["frontier"][j]), 1)[0]
+                k_full = -np.polyfit(la, np.log(A["unpruned"][j]), 1)[0]
+                recs.append(_law(f"frontier_steeper_than_unpruned_power_law[theta={tdeg:g}]",
+                                 bool(k_front > k_full), frontier_slope=float(k_front),
+                                 unpruned_slope=float(k_full),
+                                 alpha_range=[float(A["alpha"][j[0]]), float(A["alpha"][j[-1]])]))
+            # ... and the optimal kept fraction falls with alpha
+            fsh = A["f_star"][hard_opt]
+            recs.append(_law(f"optimal_keep_hard_f_decreases_with_alpha[theta={tdeg:g}]",
+                             bool(fsh.size >= 2 and fsh[-1] < fsh[0]),
+                             f_star_first=float(fsh[0]) if fsh.size else float("nan"),
+                             f_star_last=float(fsh[-1]) if fsh.size else float("nan")))
+            # collapse at the smallest f, at the grid alpha nearest 4 (above the capacity 2:
+            # below it the orthogonal component is not even learned and eps stays higher)
+            i = int(np.argmin(np.abs(np.log(A["alpha"] / 4.0))))
+            recs.append(comparison(f"collapse_eps_small_f[theta={tdeg:g},alpha={A['alpha'][i]:.3g}]",
+                                   float(hard[i, 0]), (float(hard[i, 0]),) * 2, 0.5 - th / math.pi,
                                    tol=s.collapse_tol, f=float(A["f"][0])))
         else:
             # threshold near alpha_prune = 2 at the smallest f: eps ~ 1/2 below, ~0.5 f/alpha above
