@@ -109,6 +109,7 @@ def test_general_theta_limits_and_gradients():
         assert float(gt) == pytest.approx(float(fd_t), rel=1e-4, abs=1e-7)
 
 
+@pytest.mark.slow
 def test_general_theta_collapse_and_easy_limit():
     """theta > 0, f -> 0: keep-hard collapses to eps -> 1/2 - theta/pi (labels only reveal T's
     component orthogonal to the probe); keep-easy tends to theta/pi (note section 3)."""
