@@ -1,12 +1,14 @@
 """``scalesim list | run | report | fit``: the command-line front end.
 
 Bad input (unknown experiment, bad ``--set`` key or value, invalid setting) prints one line
-``scalesim: error: ...`` to stderr and exits with status 2, without a traceback.
+``scalesim: error: ...`` to stderr and exits with status 2, without a traceback. Set
+``SCALESIM_DEBUG=1`` to get the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 __all__ = ["main"]
@@ -81,12 +83,15 @@ def main(argv=None) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)  # theory in float64; models choose their own dtype
+    jax.config.update("jax_threefry_partitionable", True)  # pinned: flipping it changes random draws
     try:
         args = _build_parser().parse_args(argv)
         if args.command is None:
             raise _UsageError("a command is required (list, run, report, fit); see `scalesim --help`")
         return _run(args)
     except (_UsageError, ValueError) as e:
+        if os.environ.get("SCALESIM_DEBUG"):
+            raise
         msg = " ".join(str(e).split())
         print(f"scalesim: error: {msg}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ import numpy as np
 from . import rng
 from .sharding import shard_members
 
-__all__ = ["Model", "EnsembleResult", "geometric_steps", "train_ensemble", "good_members", "tree_stack"]
+__all__ = ["Model", "EnsembleResult", "geometric_steps", "train_ensemble", "ensemble_outputs", "good_members"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,11 +66,6 @@ def geometric_steps(total_steps: int, n_points: int = 32) -> np.ndarray:
         raise ValueError(f"total_steps must be >= 1; got {total_steps}")
     pts = np.round(np.geomspace(1, total_steps, max(n_points - 1, 1))).astype(np.int64)
     return np.unique(np.concatenate([[0], pts, [total_steps]]))
-
-
-def tree_stack(trees):
-    """Stack a list of identical pytrees along a new leading axis."""
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,6 +116,44 @@ def _compiled(model: Model, cfg, optimizer: Callable, steps: int, batch_size: in
     return jax.jit(jax.vmap(train_one, in_axes=(0, 0, None, None, None, None)))
 
 
+def _prepare(hyper, steps, batch_size, record_steps, member_ids):
+    leaves = jax.tree.leaves(hyper)
+    if not leaves:
+        raise ValueError("hyper must contain at least one per-member array")
+    m = int(np.shape(leaves[0])[0])
+    if any(np.shape(x)[:1] != (m,) for x in leaves):
+        raise ValueError("every hyper leaf must have the same leading member axis")
+    if int(steps) < 1:
+        raise ValueError(f"steps must be >= 1; got {steps}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    ids = np.arange(m, dtype=np.uint32) if member_ids is None else np.asarray(member_ids, dtype=np.uint32)
+    if ids.shape != (m,):
+        raise ValueError(f"member_ids must have shape ({m},); got {ids.shape}")
+    rec = geometric_steps(steps) if record_steps is None else np.asarray(record_steps, dtype=np.int64)
+    if rec.ndim != 1 or rec.size == 0 or np.any(np.diff(rec) <= 0) or rec[0] < 0 or rec[-1] > steps:
+        raise ValueError(f"record_steps must be strictly increasing integers in [0, {steps}]")
+    mask = np.zeros(steps + 1, dtype=bool)
+    mask[rec] = True
+    slot = np.zeros(steps + 1, dtype=np.int32)
+    slot[rec] = np.arange(rec.size, dtype=np.int32)
+    return m, ids, rec, jnp.asarray(mask), jnp.asarray(slot)
+
+
+def ensemble_outputs(
+    model: Model, cfg, hyper, optimizer: Callable, *, key, steps: int, batch_size: int, record_steps=None, member_ids=None
+):
+    """The trainer as a pure JAX function: ``(params, metrics, diverged)`` as JAX arrays.
+
+    Differentiable with respect to ``hyper`` (reverse mode through ``scan``/``cond``), e.g.
+    ``jax.grad(lambda lr: ensemble_outputs(..., Hyper(lr=lr, ...))[1]["mse"][:, -1].mean())``.
+    Same arguments as :func:`train_ensemble` (no sharding).
+    """
+    _, ids, rec, mask, slot = _prepare(hyper, steps, batch_size, record_steps, member_ids)
+    fn = _compiled(model, cfg, optimizer, int(steps), int(batch_size), int(rec.size))
+    return fn(jnp.asarray(ids), hyper, rng.stream(key, "init"), rng.stream(key, "data"), mask, slot)
+
+
 def train_ensemble(
     model: Model,
     cfg,
@@ -146,48 +179,26 @@ def train_ensemble(
       steps: number of optimizer steps (static).
       batch_size: examples per step (static).
       record_steps: sorted step counts in ``[0, steps]`` at which metrics are recorded
-        (default :func:`geometric_steps`). Changing them keeps the compiled
-        program as long as their number is unchanged.
+        (default :func:`geometric_steps`). Changing them keeps the compiled program as long
+        as their number is unchanged.
       member_ids: integer ids of the members (default ``0..M-1``); member ``i``'s
         trajectory depends only on ``i``.
-      mesh: optional ``jax.sharding.Mesh`` with one axis; the member axis is sharded over it.
+      mesh: optional ``jax.sharding.Mesh`` with one axis; the member axis is sharded over it
+        (padded to a multiple of the mesh size with extra members that are dropped).
 
     Returns:
-      :class:`EnsembleResult` with metrics of shape ``[M, len(record_steps)]``.
+      :class:`EnsembleResult` (NumPy arrays) with metrics of shape ``[M, len(record_steps)]``.
     """
-    leaves = jax.tree.leaves(hyper)
-    if not leaves:
-        raise ValueError("hyper must contain at least one per-member array")
-    m = int(np.shape(leaves[0])[0])
-    if any(np.shape(x)[:1] != (m,) for x in leaves):
-        raise ValueError("every hyper leaf must have the same leading member axis")
-    if int(steps) < 1:
-        raise ValueError(f"steps must be >= 1; got {steps}")
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    ids = np.arange(m, dtype=np.uint32) if member_ids is None else np.asarray(member_ids, dtype=np.uint32)
-    if ids.shape != (m,):
-        raise ValueError(f"member_ids must have shape ({m},); got {ids.shape}")
-    rec = geometric_steps(steps) if record_steps is None else np.asarray(record_steps, dtype=np.int64)
-    if rec.ndim != 1 or rec.size == 0 or np.any(np.diff(rec) <= 0) or rec[0] < 0 or rec[-1] > steps:
-        raise ValueError(f"record_steps must be strictly increasing integers in [0, {steps}]")
-    mask = np.zeros(steps + 1, dtype=bool)
-    mask[rec] = True
-    slot = np.zeros(steps + 1, dtype=np.int32)
-    slot[rec] = np.arange(rec.size, dtype=np.int32)
-
+    m, ids, rec, mask, slot = _prepare(hyper, steps, batch_size, record_steps, member_ids)
     hyper = jax.tree.map(jnp.asarray, hyper)
-    ids_in, hyper_in, n_pad = ids, hyper, 0
+    ids_in, hyper_in = jnp.asarray(ids), hyper
     if mesh is not None:
-        ids_in, hyper_in, n_pad = shard_members(mesh, ids, hyper)
+        ids_in, hyper_in, _ = shard_members(mesh, ids, hyper)
     fn = _compiled(model, cfg, optimizer, int(steps), int(batch_size), int(rec.size))
-    params, buf, diverged = fn(
-        ids_in, hyper_in, rng.stream(key, "init"), rng.stream(key, "data"), jnp.asarray(mask), jnp.asarray(slot)
-    )
-    keep = slice(0, m)
-    metrics = {k: np.asarray(v)[keep] for k, v in buf.items()}
-    params = jax.tree.map(lambda x: x[keep], params)
-    return EnsembleResult(ids, rec, metrics, params, np.asarray(diverged)[keep])
+    params, buf, diverged = fn(ids_in, hyper_in, rng.stream(key, "init"), rng.stream(key, "data"), mask, slot)
+    metrics = {k: np.asarray(v)[:m] for k, v in buf.items()}
+    params = jax.tree.map(lambda x: np.asarray(x)[:m], params)
+    return EnsembleResult(ids, rec, metrics, params, np.asarray(diverged)[:m])
 
 
 def good_members(result: EnsembleResult, label: str = "ensemble") -> np.ndarray:

@@ -118,7 +118,7 @@ def run_experiment(
     quick: bool = True,
     overrides: dict | None = None,
     progress: bool = True,
-    stream=sys.stdout,
+    stream=None,
 ) -> list[dict]:
     """Run (or resume) ``exp`` into ``out_dir``; returns the summary records.
 
@@ -149,10 +149,10 @@ def run_experiment(
     bar.update(len(points), "done")
     runs, missing = _load_sweep_runs(out, exp, settings)
     assert missing == 0
-    return _finish(exp, out, settings, runs, stream)
+    return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream)
 
 
-def report(out_dir, registry: dict, stream=sys.stdout) -> list[dict]:
+def report(out_dir, registry: dict, stream=None) -> list[dict]:
     """Redraw the figure and table of a finished run directory from the store alone."""
     out = Path(out_dir)
     meta_path = out / "experiment.json"
@@ -166,4 +166,4 @@ def report(out_dir, registry: dict, stream=sys.stdout) -> list[dict]:
     runs, missing = _load_sweep_runs(out, exp, settings)
     if missing:
         raise ValueError(f"{out}: {missing} sweep point(s) not finished; resume with `scalesim run {exp.name}`")
-    return _finish(exp, out, settings, runs, stream)
+    return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream)

@@ -90,7 +90,7 @@ def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
     dt = jnp.dtype(cfg.dtype)
     kx, ke = jax.random.split(key)
     lam = spectrum(cfg.d, hyper.b, dt)
-    x = jax.random.normal(kx, (batch_size, cfg.d), dt) * jnp.sqrt(lam)
+    x = jax.random.normal(kx, (batch_size, cfg.d), dt) * jnp.sqrt(lam)[None, :]
     y = x @ teacher(cfg.d, hyper.a, hyper.b, dt) + hyper.sigma.astype(dt) * jax.random.normal(ke, (batch_size,), dt)
     return x, y
 

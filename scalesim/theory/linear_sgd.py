@@ -45,10 +45,13 @@ def kernel_norm(lam, eta, batch):
     """Volterra kernel norm ``||K|| = (eta/B) sum_k lam_k / (2 - (1 + 1/B) eta lam_k)``.
 
     SGD is stable iff ``||K|| < 1`` and ``eta lam_max < 2B/(B+1)``; the noise floor is
-    inflated by ``1/(1 - ||K||)`` (Paquette et al. 2024; random_features.md §4.x).
+    inflated by ``1/(1 - ||K||)`` (Paquette et al. 2024; random_features.md §4.x). Returns
+    ``inf`` when ``eta lam_max >= 2B/(B+1)``.
     """
     lam, eta = _f64(lam), _f64(eta)
-    return (eta / batch) * jnp.sum(lam / (2 - (1 + 1 / batch) * eta * lam))
+    denom = 2 - (1 + 1 / batch) * eta * lam
+    norm = (eta / batch) * jnp.sum(lam / denom)
+    return jnp.where(jnp.all(denom > 0), norm, jnp.inf)  # eta lam_max >= 2B/(B+1): unstable
 
 
 def _recursion_parts(lam, eta, batch, sigma2):

@@ -1,0 +1,168 @@
+"""Chinchilla Approach 2: IsoFLOP parabolas -> N*(C), D*(C) power laws.
+
+Hoffmann et al. (2022) Sec. 3.2: for each compute budget C, fit a parabola
+L = p x^2 + q x + r in x = log N to the IsoFLOP points, take the vertex x* = -q / (2p) as
+log N*(C), D*(C) = C / (6 N*); then regress log N* and log D* on log C: N* ∝ C^a, D* ∝ C^b.
+
+Known biases even on noise-free data (Czech 2026, "Problems with Chinchilla Approach 2",
+fitting.md Sec. 3.1): the parabola is a Taylor approximation of an asymmetric curve
+(alpha != beta), which shifts the vertex by a constant factor and so biases the intercept
+(the extrapolated N*, D*); off-centre sampling that drifts with C biases the exponent too.
+``tests/test_fit_approach2.py`` reproduces this against VPNLS on the same points.
+
+Uncertainty: bootstrap within budgets (points resampled inside each IsoFLOP curve; all
+refits vectorised as weighted least squares), percentile CIs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scalesim.fit.allocation import percentile_ci
+from scalesim.fit.chinchilla import check_data
+
+__all__ = ["group_budgets", "Approach2Fit", "fit_approach2"]
+
+
+def group_budgets(C, rtol: float = 0.1) -> np.ndarray:
+    """Integer budget label per point: sorted compute values within a factor (1 + rtol) of
+    the previous one share a budget (IsoFLOP points are snapped to a budget within 10%)."""
+    C = np.asarray(C, np.float64)
+    order = np.argsort(C)
+    lc = np.log(C[order])
+    new = np.concatenate([[True], np.diff(lc) > np.log1p(rtol)])
+    labels = np.empty(len(C), dtype=int)
+    labels[order] = np.cumsum(new) - 1
+    return labels
+
+
+@dataclass(frozen=True)
+class Approach2Fit:
+    """IsoFLOP fit. N* ∝ C^a (intercept ``log_kN``), D* ∝ C^b (``log_kD``); natural logs."""
+
+    method: str
+    a: float
+    b: float
+    log_kN: float
+    log_kD: float
+    budgets: np.ndarray
+    N_star: np.ndarray
+    D_star: np.ndarray
+    L_star: np.ndarray
+    curvature: np.ndarray
+    n_points: int
+    objective: float
+    ci: dict = field(default_factory=dict)
+    params: dict = field(default_factory=lambda: {k: None for k in
+                                                  ("E", "A", "B", "alpha", "beta")})
+
+    def N_opt(self, C):
+        with np.errstate(over="ignore"):
+            return np.exp(self.log_kN + self.a * np.log(np.asarray(C, np.float64)))
+
+    def D_opt(self, C):
+        with np.errstate(over="ignore"):
+            return np.exp(self.log_kD + self.b * np.log(np.asarray(C, np.float64)))
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "params": dict(self.params), "a": self.a, "b": self.b,
+                "log_kN": self.log_kN, "log_kD": self.log_kD, "objective": self.objective,
+                "n_points": self.n_points, "budgets": self.budgets.tolist(),
+                "N_star": self.N_star.tolist(), "D_star": self.D_star.tolist(),
+                "ci": {k: [float(v[0]), float(v[1])] for k, v in self.ci.items()}}
+
+
+def _weighted_polyfit(X, y, W):
+    """Batched weighted least squares: X [n, k], y [n], W [B, n] -> coef [B, k], rss [B]."""
+    G = np.einsum("bn,ni,nj->bij", W, X, X)
+    h = np.einsum("bn,ni,n->bi", W, X, y)
+    coef = np.einsum("bij,bj->bi", np.linalg.pinv(G), h)
+    # a row with fewer distinct points than coefficients is not identified
+    coef[(W > 0).sum(1) < X.shape[1]] = np.nan
+    r = y[None, :] - coef @ X.T
+    return coef, np.einsum("bn,bn->b", W, r * r)
+
+
+def _vertices(x, L, labels, W):
+    """Parabola vertex per budget for each weight row: x* [B, K], L* [B, K], p [B, K], rss."""
+    K = labels.max() + 1
+    xs, ls, ps, rss = [], [], [], 0.0
+    for k in range(K):
+        m = labels == k
+        xm = x[m]
+        mu = xm.mean()
+        X = np.stack([(xm - mu) ** 2, xm - mu, np.ones_like(xm)], 1)
+        coef, r = _weighted_polyfit(X, L[m], W[:, m])
+        p, q, c = coef[:, 0], coef[:, 1], coef[:, 2]
+        with np.errstate(all="ignore"):
+            xs.append(mu - q / (2 * p))
+            ls.append(c - q * q / (4 * p))
+        ps.append(p)
+        rss = rss + r
+    return np.stack(xs, 1), np.stack(ls, 1), np.stack(ps, 1), rss
+
+
+def _line(lc, y, ok):
+    """Least-squares slope and intercept of y on lc per row, using entries where ok."""
+    w = ok.astype(np.float64)
+    sw = np.maximum(w.sum(1), 1.0)
+    mx = (w * lc).sum(1) / sw
+    my = (w * np.where(ok, y, 0)).sum(1) / sw
+    dx = lc - mx[:, None]
+    with np.errstate(all="ignore"):
+        slope = (w * dx * np.where(ok, y - my[:, None], 0)).sum(1) / (w * dx * dx).sum(1)
+    return slope, my - slope * mx
+
+
+def fit_approach2(N, D, L, *, C=None, budgets=None, n_boot: int = 1000, seed: int = 0,
+                  level: float = 0.95, min_points: int = 3) -> Approach2Fit:
+    """Approach 2 on IsoFLOP data. ``C`` defaults to 6 N D; ``budgets`` (label per point)
+    defaults to ``group_budgets(C)``. Needs >= 2 budgets with >= ``min_points`` points each
+    and positive curvature; ``ci`` holds bootstrap percentile CIs for a, b, N*, D*."""
+    N, D, L = check_data(N, D, L, min_points=2 * min_points)
+    C = 6.0 * N * D if C is None else np.asarray(C, np.float64)
+    labels = group_budgets(C) if budgets is None else np.unique(budgets, return_inverse=True)[1]
+    keep = np.isin(labels, np.flatnonzero(np.bincount(labels) >= min_points))
+    if len(np.unique(labels[keep])) < 2:
+        raise ValueError(f"approach2 needs >= 2 IsoFLOP budgets with >= {min_points} points "
+                         f"each; found {int((np.bincount(labels) >= min_points).sum())}")
+    N, D, L, C = N[keep], D[keep], L[keep], C[keep]
+    labels = np.unique(labels[keep], return_inverse=True)[1]
+    K = labels.max() + 1
+    Cb = np.array([np.exp(np.mean(np.log(C[labels == k]))) for k in range(K)])
+    x = np.log(N)
+    W = np.ones((1, len(L)))
+    xs, ls, ps, rss = _vertices(x, L, labels, W)
+    if np.any(ps[0] <= 0):
+        bad = Cb[ps[0] <= 0]
+        raise ValueError(f"approach2: IsoFLOP parabola opens downward at budget(s) "
+                         f"{', '.join(f'{c:.3g}' for c in bad)}; no minimum to locate")
+    with np.errstate(over="ignore"):
+        bad = ~np.isfinite(np.exp(xs[0]))
+    if np.any(bad):
+        raise ValueError(f"approach2: IsoFLOP vertex not finite at budget(s) "
+                         f"{', '.join(f'{c:.3g}' for c in Cb[bad])} (curve too flat)")
+    lc = np.log(Cb)[None, :]
+    logD = np.log(Cb)[None, :] - np.log(6.0) - xs
+    a, kN = _line(lc, xs, np.ones_like(xs, bool))
+    b, kD = _line(lc, logD, np.ones_like(xs, bool))
+    ci = {}
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        Wb = np.zeros((n_boot, len(L)))
+        for k in range(K):
+            idx = np.flatnonzero(labels == k)
+            draw = rng.integers(0, len(idx), size=(n_boot, len(idx)))
+            np.add.at(Wb, (np.repeat(np.arange(n_boot), len(idx)), idx[draw].ravel()), 1.0)
+        bx, _, bp, _ = _vertices(x, L, labels, Wb)
+        ok = (bp > 0) & np.isfinite(bx)
+        ba, bkN = _line(lc, bx, ok)
+        bb, _ = _line(lc, lc - np.log(6.0) - bx, ok)
+        for name, s in (("a", ba), ("b", bb)):
+            ci[name] = percentile_ci(s, level)
+    return Approach2Fit(method="approach2", a=float(a[0]), b=float(b[0]), log_kN=float(kN[0]),
+                        log_kD=float(kD[0]), budgets=Cb, N_star=np.exp(xs[0]),
+                        D_star=np.exp(logD[0]), L_star=ls[0], curvature=ps[0],
+                        n_points=len(L), objective=float(rss[0]), ci=ci)

@@ -1,0 +1,19 @@
+"""Test-wide JAX flags: float64 available for theory."""
+
+import os
+
+os.environ.setdefault("SCALESIM_QUICK", "1")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_threefry_partitionable", True)  # as the CLI: random draws must not depend on the default
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def quick_results(tmp_path_factory):
+    """One results root per test session: quick runs made by tests are reused by the notebooks."""
+    return tmp_path_factory.mktemp("results")

@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+import pytest
+
+from scalesim.cli import main
+
+TINY = ["--set", "dims=256", "--set", "steps=300", "--set", "seeds=3", "--set", "n_boot=50", "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["run", "no-such-experiment"], "unknown experiment 'no-such-experiment'"),
+        (["run", "sgd-powerlaw", "--set", "nope=1"], "unknown setting 'nope'"),
+        (["run", "sgd-powerlaw", "--set", "steps=ten"], "steps: expected an integer"),
+        (["run", "sgd-powerlaw", "--set", "b=-2"], "b must be in (0.0, inf)"),
+        (["run", "sgd-powerlaw", "--set", "steps"], "--set expects key=value"),
+        (["run", "sgd-powerlaw", "--set", "lr_scale=5"], "lr_scale must be in (0.0, 2.0)"),
+        (["report", "/nonexistent/dir"], "not a scalesim run directory"),
+        (["frobnicate"], "invalid choice"),
+        ([], "a command is required"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv, fragment, capsys, tmp_path):
+    rc = main(argv + (["--out", str(tmp_path / "o")] if argv[:1] == ["run"] else []))
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and err.startswith("scalesim: error: "), err
+    assert fragment in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o" / "runs").exists()  # nothing trained or written
+
+
+def test_list_names_every_experiment(capsys):
+    from scalesim.experiments import REGISTRY
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name, exp in REGISTRY.items():
+        assert name in out and exp.description in out
+
+
+def test_run_then_report_from_store(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "sgd-powerlaw", "--out", str(out), *TINY]) == 0
+    table = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"quantity", "measured", "ci", "theory", "agrees"} <= set(summary[0])
+    assert all(np.isfinite(r["measured"]) for r in summary)
+    assert (out / "figure.png").stat().st_size > 1000 and (out / "figure.pdf").is_file()
+    assert "time_exponent" in table
+    (out / "figure.png").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "figure.png").is_file()
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert "time_exponent" in capsys.readouterr().out

@@ -1,0 +1,80 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from conformance import check_model
+from scalesim.engine import ensemble_outputs, geometric_steps, good_members, train_ensemble
+from scalesim.models import linear_sgd as lin
+from scalesim.rng import root_key
+
+
+def sgd(h):
+    return optax.sgd(h.lr)
+
+
+def test_conformance_linear_sgd():
+    hyper = lin.make_hyper(lr=[0.05, 0.1, 0.2], a=[2.0, 2.5, 3.0], b=1.5, sigma=[0.0, 0.1, 0.2])
+    check_model(lin.MODEL, lin.Config(d=16), lin.Config(d=16, dtype="float64"), hyper, sgd)
+
+
+def test_geometric_steps():
+    s = geometric_steps(1000, 20)
+    assert s[0] == 0 and s[-1] == 1000 and np.all(np.diff(s) > 0)
+    ratios = s[2:] / s[1:-1]
+    np.testing.assert_allclose(ratios[-8:], 1000 ** (1 / 19), rtol=0.05)  # geometric once steps are large
+
+
+def test_member_trajectory_independent_of_ensemble_size():
+    cfg = lin.Config(d=8)
+    h4 = lin.make_hyper(0.1, np.full(4, 2.0), 1.5, 0.1)
+    h9 = lin.make_hyper(0.1, np.full(9, 2.0), 1.5, 0.1)
+    r4 = train_ensemble(lin.MODEL, cfg, h4, sgd, key=root_key(0), steps=30, batch_size=2)
+    r9 = train_ensemble(lin.MODEL, cfg, h9, sgd, key=root_key(0), steps=30, batch_size=2)
+    np.testing.assert_array_equal(r4.metrics["mse"], r9.metrics["mse"][:4])
+    # explicit ids: member 7 alone equals member 7 of the big ensemble
+    r7 = train_ensemble(
+        lin.MODEL, cfg, lin.make_hyper(0.1, [2.0, 2.0], 1.5, 0.1), sgd, key=root_key(0), steps=30, batch_size=2,
+        member_ids=[7, 8],
+    )
+    np.testing.assert_array_equal(r7.metrics["mse"], r9.metrics["mse"][7:9])
+
+
+def test_records_only_requested_steps_and_learns():
+    cfg = lin.Config(d=16)
+    rec = np.array([0, 5, 50, 200])
+    r = train_ensemble(lin.MODEL, cfg, lin.make_hyper(0.2, [2.0, 2.0], 1.5), sgd, key=root_key(1), steps=200,
+                       batch_size=4, record_steps=rec)
+    np.testing.assert_array_equal(r.steps, rec)
+    assert r.metrics["mse"].shape == (2, 4) and r.metrics["train_loss"].shape == (2, 4)
+    assert np.all(r.metrics["mse"][:, -1] < 0.2 * r.metrics["mse"][:, 0])
+    with pytest.raises(ValueError, match="record_steps"):
+        train_ensemble(lin.MODEL, cfg, lin.make_hyper(0.2, [2.0, 2.0], 1.5), sgd, key=root_key(1), steps=10,
+                       batch_size=4, record_steps=[0, 20])
+
+
+def test_diverged_member_flagged_and_named():
+    cfg = lin.Config(d=16)
+    hyper = lin.make_hyper(lr=[0.1, 50.0, 0.1], a=2.0, b=1.5)  # member 1: lr far past stability
+    r = train_ensemble(lin.MODEL, cfg, hyper, sgd, key=root_key(0), steps=200, batch_size=1)
+    np.testing.assert_array_equal(r.diverged, [False, True, False])
+    with pytest.warns(RuntimeWarning, match=r"1 of 3 members diverged.*member ids \[1\]"):
+        ok = good_members(r, "lr sweep")
+    np.testing.assert_array_equal(ok, [True, False, True])
+
+
+def test_training_outcome_is_differentiable_in_hyperparameters():
+    cfg = lin.Config(d=8, dtype="float64")
+    key = root_key(0)
+
+    def final_mse(lr):
+        h = lin.make_hyper(0.1, [2.0, 2.5], 1.5, 0.0)._replace(lr=jnp.full((2,), lr))
+        _, metrics, _ = ensemble_outputs(lin.MODEL, cfg, h, sgd, key=key, steps=40, batch_size=2, record_steps=[0, 40])
+        return metrics["mse"][:, -1].mean()
+
+    g = jax.grad(final_mse)(0.1)
+    eps = 1e-5
+    fd = (final_mse(0.1 + eps) - final_mse(0.1 - eps)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    assert g < 0  # a larger (stable) step size learns faster here
