@@ -155,7 +155,7 @@ def test_engine_conformance():
     conformance = pytest.importorskip("conformance")  # the lead's shared suite (tests/conformance.py)
     from scalesim.optim import LiuAdamW
 
-    c32 = sp.SuperpositionConfig(n=40, m=4, eval_batch=64)
-    c64 = sp.SuperpositionConfig(n=40, m=4, eval_batch=64, dtype="float64")
-    h = sp.make_hyper(alpha=[1.2, 1.5, 2.0], gamma=[-1.0, 0.5, 0.2], width=[2, 4, 3])
-    conformance.check_model(sp.MODEL, c32, c64, h, LiuAdamW(20, 2))
+    kw = dict(n=16, m=3, max_active=4, eval_batch=16)
+    c32, c64 = sp.SuperpositionConfig(**kw), sp.SuperpositionConfig(**kw, dtype="float64")
+    h = sp.make_hyper(alpha=[1.5, 2.0], gamma=[-1.0, 0.5], width=[2, 3])
+    conformance.check_model(sp.MODEL, c32, c64, h, LiuAdamW(5, 1), steps=5)
