@@ -63,3 +63,10 @@ def test_phase_diagram_quick():
 @pytest.mark.slow
 def test_phase_diagram_full():
     _check_phase_diagram(exp.settings(False))
+
+
+def test_engine_conformance():
+    conformance = pytest.importorskip("conformance")  # the lead's shared suite (tests/conformance.py)
+    c32, c64 = el.ElhageConfig(n=5, m=2, eval_batch=64), el.ElhageConfig(n=5, m=2, eval_batch=64, dtype="float64")
+    h = el.make_hyper(5, density=[0.1, 0.5], importance=0.9 ** np.arange(5))
+    conformance.check_model(el.MODEL, c32, c64, h, el.optimizer, steps=5)

@@ -149,3 +149,13 @@ def test_regime_metrics_on_known_matrices():
     assert float(met["phi_half"]) == pytest.approx(0.75)
     assert float(met["phi_one"]) == pytest.approx(0.0)
     assert np.isfinite(float(met["loss"]))
+
+
+def test_engine_conformance():
+    conformance = pytest.importorskip("conformance")  # the lead's shared suite (tests/conformance.py)
+    from scalesim.optim import LiuAdamW
+
+    kw = dict(n=16, m=3, max_active=4, eval_batch=16)
+    c32, c64 = sp.SuperpositionConfig(**kw), sp.SuperpositionConfig(**kw, dtype="float64")
+    h = sp.make_hyper(alpha=[1.5, 2.0], gamma=[-1.0, 0.5], width=[2, 3])
+    conformance.check_model(sp.MODEL, c32, c64, h, LiuAdamW(5, 1), steps=5)

@@ -277,6 +277,7 @@ class LargeSettings:
     warmup_frac: float = 0.05
     fit_min_m: int = 32  # fit range m ≥ fit_min_m (authors' nonlinearfit-3: 32–1024 for power/linear)
     n_boot: int = 400
+    fuse_widths: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -291,29 +292,34 @@ class LargeSettings:
 
 def large_settings(quick: bool) -> LargeSettings:
     if quick:
-        return LargeSettings(n=512, ms=(8, 16, 32), distributions=("power", "exponential1"), seeds=2, steps=300,
-                             batch=256, fit_min_m=8, n_boot=200)
+        return LargeSettings(n=256, ms=(8, 16, 32), distributions=("power", "exponential1"), seeds=2, steps=300,
+                             batch=256, fit_min_m=8, n_boot=200, fuse_widths=True)
     return LargeSettings()
 
 
 @dataclasses.dataclass(frozen=True)
 class DistWidthPoint:
     distribution: str
-    m: int
+    ms: tuple  # widths trained together (one program; lr_W, lr_b and width are member hypers)
 
 
 def large_sweep(s: LargeSettings) -> list:
-    return [DistWidthPoint(d, int(m)) for d in s.distributions for m in s.ms]
+    if s.fuse_widths:
+        return [DistWidthPoint(d, tuple(int(m) for m in s.ms)) for d in s.distributions]
+    return [DistWidthPoint(d, (int(m),)) for d in s.distributions for m in s.ms]
 
 
 def large_run_point(p: DistWidthPoint, s: LargeSettings):
-    _, G, S = _members([1.2], s.gammas, s.seeds)
-    cfg = sp.SuperpositionConfig(n=s.n, m=p.m, distribution=p.distribution, loss_scale=100.0 / s.n)
-    hyper = sp.make_hyper(alpha=1.2, gamma=G, lr=s.lr * (8.0 / p.m) ** 0.25, lr_b=2.0 / p.m)
+    _, G0, S0 = _members([1.2], s.gammas, s.seeds)
+    k = G0.size
+    G, S = np.tile(G0, len(p.ms)), np.tile(S0, len(p.ms))
+    Wd = np.repeat(np.asarray(p.ms, float), k)
+    cfg = sp.SuperpositionConfig(n=s.n, m=max(p.ms), distribution=p.distribution, loss_scale=100.0 / s.n)
+    hyper = sp.make_hyper(alpha=1.2, gamma=G, lr=s.lr * (8.0 / Wd) ** 0.25, lr_b=2.0 / Wd, width=Wd)
     arrays, wall = train_point(cfg, hyper, steps=s.steps, batch=s.batch, warmup=int(s.warmup_frac * s.steps),
-                               seed=s.seed, member_ids=np.arange(G.size))
-    arrays.update(gamma=G, seed=S)
-    return {"distribution": p.distribution, "m": p.m, "members": int(G.size), "train_seconds": wall,
+                               seed=s.seed, member_ids=np.tile(np.arange(k), len(p.ms)))
+    arrays.update(gamma=G, seed=S, width=Wd)
+    return {"distribution": p.distribution, "ms": list(p.ms), "members": int(G.size), "train_seconds": wall,
             "diverged": int(arrays["diverged"].sum())}, arrays
 
 
@@ -321,14 +327,14 @@ def _large_curves(runs, s):
     """{(dist, γ): (ms, loss [seeds, widths])}."""
     out = {}
     for d in s.distributions:
-        rs = sorted([r for r in runs if r.metrics["distribution"] == d], key=lambda r: r.metrics["m"])
+        rs = [r for r in runs if r.metrics["distribution"] == d]
         if not rs:
             continue
-        ms = np.array([r.metrics["m"] for r in rs], float)
-        L = np.stack([r.arrays["loss"][:, -1] for r in rs])  # [W, M]
-        G = rs[0].arrays["gamma"]
+        cat = lambda k: np.concatenate([r.arrays[k] for r in rs])
+        width, G, L = cat("width"), cat("gamma"), cat("loss")[:, -1]
+        ms = np.unique(width)
         for g in np.unique(G):
-            out[(d, float(g))] = (ms, L[:, G == g].T)
+            out[(d, float(g))] = (ms, np.stack([L[(width == m) & (G == g)] for m in ms], 1))
     return out
 
 

@@ -35,15 +35,18 @@ PHASES = ("not_learned", "antipodal", "dedicated")  # same order as scalesim.the
 @dataclasses.dataclass(frozen=True)
 class ElhageConfig:
     """n features, m hidden dimensions (m ≤ n); init_std (None: Glorot); eval_batch/eval_seed
-    fix the evaluation batch of the ``loss`` metric."""
+    fix the evaluation batch of the ``loss`` metric; dtype: training precision."""
 
     n: int = 2
     m: int = 1
     init_std: float | None = None
     eval_batch: int = 8192
     eval_seed: int = 0
+    dtype: str = "float32"
 
     def __post_init__(self):
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if not (isinstance(self.n, (int, np.integer)) and self.n >= 1):
             raise ValueError(f"n must be an integer >= 1, got {self.n!r}")
         if not (isinstance(self.m, (int, np.integer)) and 1 <= self.m <= self.n):
@@ -103,14 +106,14 @@ def notebook_setup(name: str):
 
 def init(key, cfg: ElhageConfig, hyper=None) -> dict:
     std = np.sqrt(2.0 / (cfg.n + cfg.m)) if cfg.init_std is None else cfg.init_std
-    return {"W": std * jax.random.normal(key, (cfg.m, cfg.n)), "b": jnp.zeros((cfg.n,))}
+    return {"W": float(std) * jax.random.normal(key, (cfg.m, cfg.n), cfg.dtype), "b": jnp.zeros((cfg.n,), cfg.dtype)}
 
 
 def sample(key, cfg: ElhageConfig, hyper: ElhageHyper, batch_size: int) -> jax.Array:
     """x [B, n]: U[0, 1) where a uniform draw ≤ density, 0 otherwise (notebook ``generate_batch``)."""
     kv, ks = jax.random.split(key)
-    x = jax.random.uniform(kv, (batch_size, cfg.n))
-    return jnp.where(jax.random.uniform(ks, (batch_size, cfg.n)) <= hyper.density, x, 0.0)
+    x = jax.random.uniform(kv, (batch_size, cfg.n), cfg.dtype)
+    return jnp.where(jax.random.uniform(ks, (batch_size, cfg.n), cfg.dtype) <= hyper.density, x, 0.0)
 
 
 def forward(params: dict, x: jax.Array) -> jax.Array:
@@ -121,7 +124,7 @@ def forward(params: dict, x: jax.Array) -> jax.Array:
 
 def loss(params, x, cfg: ElhageConfig, hyper: ElhageHyper) -> jax.Array:
     """mean over batch and features of I_i (x_i − x'_i)² (the notebook's reduction)."""
-    return jnp.mean(hyper.importance * (x - forward(params, x)) ** 2)
+    return jnp.mean(hyper.importance.astype(x.dtype) * (x - forward(params, x)) ** 2)
 
 
 def optimizer(hyper: ElhageHyper) -> optax.GradientTransformation:
@@ -144,7 +147,8 @@ def metrics(params: dict, cfg: ElhageConfig, hyper: ElhageHyper) -> dict:
     """Loss on a fixed evaluation batch, D* = m/‖W‖_F², fraction of columns with norm > 1/2,
     and (for n = 2, m = 1) the phase index of `two_feature_phase`."""
     W = params["W"]
-    x = sample(jax.random.PRNGKey(cfg.eval_seed), cfg, hyper, cfg.eval_batch)
+    x = sample(jax.random.PRNGKey(cfg.eval_seed), dataclasses.replace(cfg, dtype="float32"), hyper,
+               cfg.eval_batch).astype(W.dtype)  # same samples for float32 and float64 runs
     out = {
         "loss": loss(params, x, cfg, hyper),
         "dims_per_feature": cfg.m / jnp.sum(W * W),

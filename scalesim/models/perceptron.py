@@ -96,11 +96,12 @@ def sample(key, T, p):
     return X, jnp.where(X @ T >= 0, 1.0, -1.0).astype(T.dtype)
 
 
-def train_probe(key, X, y, epochs, lr=0.05, batch=20):
-    """A probe trained on all the data: logistic-regression SGD for a few epochs from a small
-    random start (the paper's probe is "trained for a few epochs"); its angle to T is measured,
-    not set."""
+def train_probe(key, X, y, epochs, valid=None, lr=0.05, batch=20):
+    """A probe trained on all the (valid) data: logistic-regression SGD for a few epochs from a
+    small random start (the paper's probe is "trained for a few epochs"); its angle to T is
+    measured, not set.  valid: optional bool mask [p] of the rows that exist."""
     p, n = X.shape
+    valid = jnp.ones((p,), X.dtype) if valid is None else valid.astype(X.dtype)
     nb = p // batch
     J0 = 1e-3 * jax.random.normal(jax.random.fold_in(key, 0), (n,), X.dtype)
 
@@ -108,9 +109,9 @@ def train_probe(key, X, y, epochs, lr=0.05, batch=20):
         perm = jax.random.permutation(ek, p)[: nb * batch].reshape(nb, batch)
 
         def step(J, idx):
-            xb, yb = X[idx], y[idx]
+            xb, yb, vb = X[idx], y[idx], valid[idx]
             m = yb * (xb @ J)
-            g = -(xb * (yb * jax.nn.sigmoid(-m))[:, None]).mean(0)
+            g = -(xb * (vb * yb * jax.nn.sigmoid(-m))[:, None]).sum(0) / batch
             return J - lr * g * n ** 0.5, None
 
         J, _ = jax.lax.scan(step, J, perm)
@@ -121,24 +122,29 @@ def train_probe(key, X, y, epochs, lr=0.05, batch=20):
     return _unit(J)
 
 
-def keep_indices(scores, k, easy):
-    """Indices of the k kept points: smallest scores (keep-hard) or largest (keep-easy)."""
-    order = jnp.argsort(jnp.where(easy, -scores, scores))
-    return order[:k]
+def keep_indices(scores, k, easy, valid=None):
+    """Indices of the k kept points: smallest scores (keep-hard) or largest (keep-easy); rows
+    with valid == False are never kept."""
+    key = jnp.where(easy, -scores, scores)
+    if valid is not None:
+        key = jnp.where(valid, key, jnp.inf)
+    return jnp.argsort(key)[:k]
 
 
-def make_problem(key, cfg: PruneSimConfig, theta=None, easy=None):
-    """Draw teacher, probe and data; prune.  Returns (X_kept [k, n], y_kept [k], T, J_probe).
-    theta / easy may be traced (vmapped); shapes depend on cfg.n, cfg.k, cfg.p_tot only."""
-    theta = cfg.theta if theta is None else theta
-    easy = (cfg.mode == "easy") if easy is None else easy
+def make_problem(key, n, k, p_max, f, theta, easy, probe="exact", probe_epochs=2):
+    """Draw teacher, probe and p = round(k/f) <= p_max inputs; prune to k points.
+
+    Shapes depend only on (n, k, p_max), so f, theta and easy may be traced (vmapped): rows
+    beyond p are drawn but masked out.  Returns (X_kept [k, n], y_kept [k], T, J_probe)."""
     k_tp, k_x, k_pr = jax.random.split(key, 3)
     dt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    T, Jp = teacher_and_probe(k_tp, cfg.n, jnp.asarray(theta, dt))
-    X, y = sample(k_x, T, cfg.p_tot)
-    if cfg.probe == "trained":
-        Jp = train_probe(k_pr, X, y, cfg.probe_epochs)
-    idx = keep_indices(jnp.abs(X @ Jp), cfg.k, easy)
+    T, Jp = teacher_and_probe(k_tp, n, jnp.asarray(theta, dt))
+    X, y = sample(k_x, T, p_max)
+    p = jnp.maximum(k, jnp.round(k / f)).astype(jnp.int32)
+    valid = jnp.arange(p_max) < p
+    if probe == "trained":
+        Jp = train_probe(k_pr, X, y, probe_epochs, valid)
+    idx = keep_indices(jnp.abs(X @ Jp), k, easy, valid)
     return X[idx], y[idx], T, Jp
 
 
@@ -215,25 +221,30 @@ def test_error(w, T):
     return jnp.arccos(R) / jnp.pi, R
 
 
-def simulate(cfg: PruneSimConfig, key, seeds, thetas=None, easys=None):
-    """Simulate seeds x (theta, mode) variants of one shape-defining config in one vmap.
-
-    seeds: int array [S] (member keys fold_in(key, seed)); thetas / easys: optional arrays [V]
-    of probe angles and keep-easy flags (default: cfg's).  Returns numpy dict with arrays
-    [V, S]: eps, R, kappa, theta_measured (angle between probe and teacher), converged.
+def simulate(n, alpha_prune, fs, thetas, modes, seeds, key, probe="exact", probe_epochs=2):
+    """Simulate variants (fs[v], thetas[v], modes[v]) x seeds at one (n, alpha_prune) in ONE
+    jit(vmap(vmap)) program: kept size k = round(alpha_prune n) is shared, the data set before
+    pruning has round(k / f) points.  Member keys: fold_in(key, seed) (teacher, data and probe
+    of seed s are the same for every variant).  Returns numpy dict of arrays [V, S]: eps, R,
+    kappa, theta_measured (probe-teacher angle), converged.
     """
-    seeds = jnp.asarray(seeds)
-    thetas = jnp.atleast_1d(jnp.asarray(cfg.theta if thetas is None else thetas))
-    easys = jnp.atleast_1d(jnp.asarray((cfg.mode == "easy") if easys is None else easys))
-    thetas, easys = jnp.broadcast_arrays(thetas, easys)
+    for f, th, m in zip(*np.broadcast_arrays(fs, thetas, np.asarray(modes))):
+        PruneSimConfig(n=n, alpha_prune=alpha_prune, f=float(f), theta=float(th), mode=str(m),
+                       probe=probe, probe_epochs=probe_epochs)           # validation
+    fs, thetas, modes = np.broadcast_arrays(np.asarray(fs, float), np.asarray(thetas, float),
+                                            np.asarray(modes))
+    k = max(1, int(round(alpha_prune * n)))
+    p_max = max(k, int(round(k / fs.min())))
+    easys = modes == "easy"
 
-    def one(th, ez, seed):
-        X, y, T, Jp = make_problem(jax.random.fold_in(key, seed), cfg, th, ez)
+    def one(f, th, ez, seed):
+        X, y, T, Jp = make_problem(jax.random.fold_in(key, seed), n, k, p_max, f, th, ez,
+                                   probe, probe_epochs)
         w, kappa, conv = max_margin(X, y)
         eps, R = test_error(w, T)
         th_m = jnp.arccos(jnp.clip(Jp @ T, -1.0, 1.0))
         return dict(eps=eps, R=R, kappa=kappa, theta_measured=th_m, converged=conv)
 
-    fn = jax.jit(jax.vmap(jax.vmap(one, (None, None, 0)), (0, 0, None)))
-    out = fn(thetas, easys, seeds)
+    fn = jax.jit(jax.vmap(jax.vmap(one, (None, None, None, 0)), (0, 0, 0, None)))
+    out = fn(jnp.asarray(fs), jnp.asarray(thetas), jnp.asarray(easys), jnp.asarray(seeds))
     return {k_: np.asarray(v) for k_, v in out.items()}

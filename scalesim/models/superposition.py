@@ -49,7 +49,7 @@ class SuperpositionConfig:
     (length n, entries in [0, 1], summing to 1); max_active: event slots per sample of the
     sparse sampler; loss_scale: factor on the paper loss that the optimiser minimises
     (None: 1/n, the authors' nn.MSELoss; exp-17 used 100/n); eval_batch / eval_seed: the
-    fixed evaluation batch of the ``loss`` metric.
+    fixed evaluation batch of the ``loss`` metric; dtype: training precision.
     """
 
     n: int = 1000
@@ -60,12 +60,15 @@ class SuperpositionConfig:
     loss_scale: float | None = None
     eval_batch: int = 4096
     eval_seed: int = 0
+    dtype: str = "float32"
 
     def __post_init__(self):
         if not (isinstance(self.n, (int, np.integer)) and self.n >= 1):
             raise ValueError(f"n must be an integer >= 1, got {self.n!r}")
         if not (isinstance(self.m, (int, np.integer)) and 1 <= self.m <= self.n):
             raise ValueError(f"m must be an integer in [1, n={self.n}], got {self.m!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.distribution not in DISTRIBUTIONS:
             raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {self.distribution!r}")
         if self.distribution == "custom":
@@ -136,10 +139,10 @@ def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0, width=0
 def frequencies(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.Array:
     """Feature frequencies p [n] of one member (Liu et al. 2025 Sec. 3; exp-17; exp-15)."""
     n = cfg.n
-    dtype = jnp.result_type(hyper.alpha, jnp.float32)
+    dtype = jnp.dtype(cfg.dtype)
     i0 = jnp.arange(n, dtype=dtype)  # 0-based, as torch.arange in exp-17
     if cfg.distribution == "power":
-        w = (i0 + 1.0) ** (-hyper.alpha)
+        w = (i0 + 1.0) ** (-jnp.asarray(hyper.alpha, dtype))
     elif cfg.distribution == "exponential":
         w = jnp.exp(-i0 / 1000.0)
     elif cfg.distribution == "exponential1":
@@ -149,7 +152,7 @@ def frequencies(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.Arra
     else:
         w = jnp.asarray(cfg.probs, dtype)
     p = w / jnp.sum(w)
-    p = p * (1.0 + hyper.density * (1.0 / p[0] - 1.0))
+    p = p * (1.0 + jnp.asarray(hyper.density, dtype) * (1.0 / p[0] - 1.0))
     return jnp.clip(p, 0.0, 1.0)
 
 
@@ -177,8 +180,8 @@ def truncation_mass(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.
 def active_width(cfg: SuperpositionConfig, hyper=None):
     """The member's width m' (hyper.width, or cfg.m when it is 0 / no hyper is given)."""
     if hyper is None:
-        return jnp.asarray(cfg.m, jnp.float32)
-    return jnp.where(hyper.width > 0, jnp.minimum(hyper.width, cfg.m), cfg.m).astype(jnp.float32)
+        return jnp.asarray(cfg.m, cfg.dtype)
+    return jnp.where(hyper.width > 0, jnp.minimum(hyper.width, cfg.m), cfg.m).astype(cfg.dtype)
 
 
 def init(key, cfg: SuperpositionConfig, hyper=None) -> dict:
@@ -186,8 +189,8 @@ def init(key, cfg: SuperpositionConfig, hyper=None) -> dict:
     kw, kb = jax.random.split(key)
     width = active_width(cfg, hyper)
     mask = jnp.arange(cfg.m) < width
-    W = jax.random.normal(kw, (cfg.n, cfg.m)) * (mask / jnp.sqrt(width))
-    return {"W": W, "b": jax.random.normal(kb, (cfg.n,))}
+    W = jax.random.normal(kw, (cfg.n, cfg.m), cfg.dtype) * (mask / jnp.sqrt(width))
+    return {"W": W, "b": jax.random.normal(kb, (cfg.n,), cfg.dtype)}
 
 
 def sample(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size: int) -> dict:
@@ -210,7 +213,7 @@ def sample(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size:
     same = (idx[:, :, None] == idx[:, None, :]) & valid[:, None, :]
     earlier = jnp.tril(jnp.ones((K, K), bool), k=-1)
     keep = valid & ~jnp.any(same & earlier[None], axis=-1)
-    val = jax.random.uniform(kv, (batch_size, K), minval=0.0, maxval=2.0)
+    val = jax.random.uniform(kv, (batch_size, K), cfg.dtype, minval=0.0, maxval=2.0)
     return {"idx": jnp.where(keep, idx, 0), "val": jnp.where(keep, val, 0.0)}
 
 
@@ -218,8 +221,8 @@ def sample_dense(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch
     """Reference dense sampler of the authors' code: (rand < p) * rand * 2, shape [B, n]."""
     p = frequencies(cfg, hyper)
     ku, kv = jax.random.split(key)
-    on = jax.random.uniform(ku, (batch_size, cfg.n)) < p
-    return on * jax.random.uniform(kv, (batch_size, cfg.n), minval=0.0, maxval=2.0)
+    on = jax.random.uniform(ku, (batch_size, cfg.n), cfg.dtype) < p
+    return on * jax.random.uniform(kv, (batch_size, cfg.n), cfg.dtype, minval=0.0, maxval=2.0)
 
 
 def densify(batch: dict, n: int) -> jax.Array:
@@ -325,7 +328,11 @@ def metrics(params: dict, cfg: SuperpositionConfig, hyper: SuperpositionHyper) -
     overlap: mean squared overlap of normalised rows; dims_per_feature: D*.
     """
     W = params["W"]
-    batch = sample(jax.random.PRNGKey(cfg.eval_seed), cfg, hyper, cfg.eval_batch)
+    # the evaluation batch is drawn in float32 whatever the training dtype, so that float32 and
+    # float64 runs are evaluated on the same samples
+    batch = sample(jax.random.PRNGKey(cfg.eval_seed), dataclasses.replace(cfg, dtype="float32"), hyper,
+                   cfg.eval_batch)
+    batch = {"idx": batch["idx"], "val": batch["val"].astype(W.dtype)}
     norms = row_norms(W)
     return {
         "loss": paper_loss(params, batch),

@@ -194,11 +194,11 @@ def _newton(F, x0, lower, upper, iters=40, tol=1e-12):
 
 
 def _max_eps_grid():
-    return np.concatenate([np.geomspace(1e-7, 0.05, 60, endpoint=False),
-                           np.linspace(0.05, 0.995, 96)])
+    return np.concatenate([np.geomspace(1e-7, 0.05, 32, endpoint=False),
+                           np.linspace(0.05, 0.995, 48)])
 
 
-def _global_theta0(alpha, f, mode, n_bisect=60):
+def _global_theta0(alpha, f, mode, n_bisect=40):
     """Nested global scheme (note: pitfalls): kappa_max = largest kappa with max_eps B0 >= 0.
     Returns a starting point (eps, kappa) for the Newton polish; avoids spurious roots."""
     grid = jnp.asarray(_max_eps_grid(), _dtype())
@@ -438,6 +438,7 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
     return out
 
 
+_CHUNK = 16
 _branch_v = jax.jit(jax.vmap(solve_branch, (0, None, 0, 0)))
 _solve0_v = jax.jit(jax.vmap(solve_theta0))
 
@@ -461,21 +462,25 @@ def predict(alpha, f, theta=0.0, mode="hard"):
     a, ff, th, md = (x.reshape(-1) for x in (a, ff, th, md))
     out = {k: np.full(a.shape, np.nan) for k in ("eps", "R", "rho", "kappa", "f_end")}
     out["status"] = np.zeros(a.shape, int)
-    sel = th == 0
-    if sel.any():
-        r = _solve0_v(*(jnp.asarray(x[sel]) for x in (a, ff, md)))
+    sel = np.flatnonzero(th == 0)
+    for c in range(0, sel.size, _CHUNK):  # fixed chunks: one compiled shape for every call
+        part = sel[c: c + _CHUNK]
+        pad = lambda x, v: np.concatenate([x[part], np.full(_CHUNK - part.size, v, x.dtype)])
+        r = _solve0_v(*(jnp.asarray(pad(x, v)) for x, v in ((a, 1.0), (ff, 1.0), (md, False))))
         for k in out:
             if k in r:
-                out[k][sel] = np.asarray(r[k])
+                out[k][part] = np.asarray(r[k])[: part.size]
     idx = np.flatnonzero(th > 0)
     if idx.size:
         groups = {}
         for i in idx:
             groups.setdefault((a[i], th[i], md[i]), []).append(i)
         fgrid = np.unique(ff[idx])[::-1]                    # one shared decreasing grid
+        fgrid = np.concatenate([fgrid, np.full((-fgrid.size) % 8, fgrid[-1])])
         keys = list(groups)
-        r = _branch_v(jnp.asarray([g[0] for g in keys]), jnp.asarray(fgrid),
-                      jnp.asarray([g[1] for g in keys]), jnp.asarray([g[2] for g in keys]))
+        keys_p = keys + [keys[-1]] * ((-len(keys)) % 4)
+        r = _branch_v(jnp.asarray([g[0] for g in keys_p]), jnp.asarray(fgrid),
+                      jnp.asarray([g[1] for g in keys_p]), jnp.asarray([g[2] for g in keys_p]))
         r = {k: np.asarray(v) for k, v in r.items()}
         for gi, g in enumerate(keys):
             for i in groups[g]:
