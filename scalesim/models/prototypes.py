@@ -93,7 +93,7 @@ def test_error_mixture(R, m):
 
 
 def simulate(n, alpha_prune, fs, m, n_clusters, seeds, key, iters=30):
-    """Prototype pruning + max-margin student, variants fs[v] x seeds in one jit(vmap(vmap)).
+    """Prototype pruning + max-margin student, variants fs[v] x seeds in one compiled program.
 
     For each f: p = round(k/f) mixture points (k = round(alpha_prune n) kept), spherical k-means
     with n_clusters on the unlabeled inputs, keep the k examples FARTHEST from their prototype
@@ -119,6 +119,7 @@ def simulate(n, alpha_prune, fs, m, n_clusters, seeds, key, iters=30):
         eps = test_error_mixture(w @ T, m)
         return dict(eps=eps, theta_eff=effective_theta(C, T), converged=conv)
 
-    fn = jax.jit(jax.vmap(jax.vmap(one, (None, 0)), (0, None)))
-    out = fn(jnp.asarray(fs), jnp.asarray(seeds))
-    return {k_: np.asarray(v) for k_, v in out.items()}
+    V, S = len(fs), len(seeds)        # lax.map, not vmap: see perceptron.simulate
+    grid = (jnp.asarray(np.repeat(fs, S)), jnp.asarray(np.tile(np.asarray(seeds), V)))
+    out = jax.jit(lambda xs: jax.lax.map(lambda a: one(*a), xs))(grid)
+    return {k_: np.asarray(v).reshape(V, S) for k_, v in out.items()}
