@@ -11,6 +11,11 @@ import argparse
 import os
 import sys
 
+# One BLAS thread unless the user says otherwise: the ensembles are already parallel, and on a
+# loaded 2-core machine oversubscribed OpenBLAS made small solves ~100x slower. Must precede
+# the first numpy/jax import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 __all__ = ["main"]
 
 
@@ -94,6 +99,12 @@ def main(argv=None) -> int:
             raise
         msg = " ".join(str(e).split())
         print(f"scalesim: error: {msg}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. --out under a file, or no permission: one line, earlier results kept
+        if os.environ.get("SCALESIM_DEBUG"):
+            raise
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"scalesim: error: cannot access{where}: {e.strerror or e}", file=sys.stderr)
         return 2
 
 

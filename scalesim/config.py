@@ -20,6 +20,7 @@ __all__ = [
     "check_range",
     "check_choice",
     "check_positive_ints",
+    "check_unique",
     "config_id",
     "sweep",
     "to_dict",
@@ -60,6 +61,13 @@ def check_positive_ints(name: str, values) -> None:
     vals = tuple(values) if isinstance(values, (tuple, list)) else (values,)
     if not vals or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in vals):
         raise ValueError(f"{name} must be integer(s) >= 1; got {values!r}")
+
+
+def check_unique(name: str, values) -> None:
+    """Raise ``ValueError`` if a sweep tuple repeats a value (duplicates would alias run data)."""
+    vals = tuple(values)
+    if len(set(vals)) != len(vals):
+        raise ValueError(f"{name} must not repeat values; got {values!r}")
 
 
 def to_dict(cfg) -> dict:

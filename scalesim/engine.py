@@ -29,7 +29,7 @@ import numpy as np
 from . import rng
 from .sharding import shard_members
 
-__all__ = ["Model", "EnsembleResult", "geometric_steps", "train_ensemble", "ensemble_outputs", "good_members"]
+__all__ = ["Model", "EnsembleResult", "geometric_steps", "train_ensemble", "ensemble_outputs", "good_members", "warn_diverged"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,9 +203,14 @@ def train_ensemble(
 
 def good_members(result: EnsembleResult, label: str = "ensemble") -> np.ndarray:
     """Boolean mask of non-diverged members; warns naming every diverged member id."""
-    bad = np.asarray(result.diverged, dtype=bool)
+    return warn_diverged(result.diverged, result.member_ids, label)
+
+
+def warn_diverged(diverged, member_ids, label: str = "ensemble") -> np.ndarray:
+    """Like :func:`good_members` for stored arrays: ``~diverged``, warning with the bad ids."""
+    bad = np.asarray(diverged, dtype=bool)
     if bad.any():
-        ids = ", ".join(str(int(i)) for i in np.asarray(result.member_ids)[bad])
+        ids = ", ".join(str(int(i)) for i in np.asarray(member_ids)[bad])
         warnings.warn(
             f"{label}: {int(bad.sum())} of {bad.size} members diverged (non-finite loss or params) "
             f"and are excluded from fits: member ids [{ids}]",

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SCALESIM_QUICK", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI: no BLAS oversubscription
 
 import jax  # noqa: E402
 

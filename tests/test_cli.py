@@ -17,6 +17,7 @@ TINY = ["--set", "dims=256", "--set", "steps=300", "--set", "seeds=3", "--set", 
         (["run", "sgd-powerlaw", "--set", "b=-2"], "b must be in (0.0, inf)"),
         (["run", "sgd-powerlaw", "--set", "steps"], "--set expects key=value"),
         (["run", "sgd-powerlaw", "--set", "lr_scale=5"], "lr_scale must be in (0.0, 2.0)"),
+        (["run", "sgd-powerlaw", "--set", "a_values=2,2"], "a_values must not repeat values"),
         (["report", "/nonexistent/dir"], "not a scalesim run directory"),
         (["frobnicate"], "invalid choice"),
         ([], "a command is required"),
@@ -55,3 +56,12 @@ def test_run_then_report_from_store(tmp_path, capsys):
     assert (out / "figure.png").is_file()
     assert json.loads((out / "summary.json").read_text()) == summary
     assert "time_exponent" in capsys.readouterr().out
+
+
+def test_unwritable_out_is_one_line_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["run", "sgd-powerlaw", "--out", str(blocker / "sub"), *TINY])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("scalesim: error: cannot access"), err
+    assert blocker.read_text() == "x"

@@ -15,8 +15,8 @@ import jax
 import numpy as np
 import optax
 
-from ..config import check_positive_ints, check_range
-from ..engine import geometric_steps, good_members, train_ensemble
+from ..config import check_positive_ints, check_range, check_unique
+from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent, fit_power_law
 from ..fit.records import comparison
 from ..models import linear_sgd as model
@@ -49,8 +49,10 @@ class Settings:
 
     def __post_init__(self):
         check_positive_ints("dims", self.dims)
+        check_unique("dims", self.dims)
         if not self.a_values:
             raise ValueError("a_values must be non-empty")
+        check_unique("a_values", self.a_values)
         for a in self.a_values:
             check_range("a_values", a, 1.0, None, lo_open=True)
         check_range("b", self.b, 0.0, None, lo_open=True)
@@ -99,12 +101,15 @@ def run_point(p: Point, s: Settings):
         raise ValueError(f"lr_scale={s.lr_scale} is unstable at d={p.d}, B={s.batch}: ||K|| = {knorm:.3f} >= 1")
     a = np.repeat(np.asarray(s.a_values, float), s.seeds)
     seed_idx = np.tile(np.arange(s.seeds), len(s.a_values))
+    # member id = (a-group << 16) + seed: independent draws across groups, and member (j, s)
+    # keeps its id when seeds or a_values grow (a_values keep their order)
+    member_ids = (np.repeat(np.arange(len(s.a_values)), s.seeds) << 16) + seed_idx
     hyper = model.make_hyper(eta, a, s.b, s.sigma)
     rec = geometric_steps(s.steps, 40)
     t0 = time.perf_counter()
     res = train_ensemble(
         model.MODEL, model.Config(d=p.d), hyper, _sgd, key=root_key(s.seed),
-        steps=s.steps, batch_size=s.batch, record_steps=rec, member_ids=seed_idx,
+        steps=s.steps, batch_size=s.batch, record_steps=rec, member_ids=member_ids,
     )
     wall = time.perf_counter() - t0
     theo = np.stack(
@@ -150,13 +155,13 @@ def summarize(runs, s: Settings) -> list[dict]:
             win = _window(steps, d, eta, av, s)
             sel = A["a"] == av
             label = f"d={d} a={av:g} b={s.b:g}"
-            ok = good_members(_Subset(A, sel), label)
+            ok = warn_diverged(A["diverged"][sel], A["seed"][sel], label)
             mse, excess = A["mse"][sel][ok], A["excess"][sel][ok]
             th = A["theory_mse"][j]
             expected = float(theory.sgd_time_exponent(av, s.b))
             window = [float(steps[win].min()), float(steps[win].max())] if win.any() else []
             if win.sum() >= 3 and ok.sum() >= 2:
-                boot = bootstrap_exponent(steps[win], excess[:, win], "power", n_boot=s.n_boot, seed=s.seed)
+                boot = bootstrap_exponent(steps[win], excess[:, win], "power", n_boot=s.n_boot, seed=s.seed + j)
                 finite = float(fit_power_law(steps[win], th[win] - s.sigma**2).exponent)
                 measured, ci = boot.estimate, boot.ci
             else:  # too few points before the finite-d tail matters (or members): report, do not fit
@@ -170,7 +175,7 @@ def summarize(runs, s: Settings) -> list[dict]:
             )
             late = steps >= 30
             ratios = mse[:, late] / th[late][None, :]
-            rng = np.random.default_rng(s.seed)
+            rng = np.random.default_rng(s.seed + j)
             idx = rng.integers(0, ratios.shape[0], (s.n_boot, ratios.shape[0]))
             bs = ratios[idx].mean(1).mean(1)
             records.append(
@@ -180,14 +185,6 @@ def summarize(runs, s: Settings) -> list[dict]:
                 )
             )
     return records
-
-
-class _Subset:
-    """Adapter so :func:`good_members` can name diverged members of one ``a`` group."""
-
-    def __init__(self, arrays, sel):
-        self.diverged = arrays["diverged"][sel]
-        self.member_ids = arrays["seed"][sel]
 
 
 def plot(runs, s: Settings):

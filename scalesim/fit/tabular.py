@@ -73,9 +73,13 @@ def read_csv_columns(path, wanted: dict[str, str | None]) -> dict[str, np.ndarra
 
 def read_run_dir(path, cols: dict[str, str | None]) -> dict[str, np.ndarray | None]:
     """Rows from a toy-model experiment output: one row per run directory (``config.json``
-    plus ``metrics.json``; scalar fields, metrics override config), or a ``summary.json``
-    list of records. Columns are looked up by name like CSV headers."""
+    plus ``metrics.json``; scalar fields, metrics override config). ``path`` may be an
+    experiment output directory (its ``runs/`` is used) or a folder of run directories. The
+    store's nested ``config["settings"]`` and ``config["point"]`` scalars are flattened (point
+    fields override settings). Columns are looked up by name like CSV headers."""
     p = Path(path)
+    if (p / "runs").is_dir():
+        p = p / "runs"
     records = []
     runs = sorted(q for q in p.iterdir()
                   if q.is_dir() and not q.name.startswith(".") and (q / "config.json").exists())
@@ -89,8 +93,10 @@ def read_run_dir(path, cols: dict[str, str | None]) -> dict[str, np.ndarray | No
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     raise ValueError(f"{f}: not valid JSON") from None
                 if isinstance(data, dict):
-                    rec.update({k: v for k, v in data.items()
-                                if isinstance(v, (int, float)) and not isinstance(v, bool)})
+                    for part in (data.get("settings"), data.get("point"), data):
+                        if isinstance(part, dict):
+                            rec.update({k: v for k, v in part.items()
+                                        if isinstance(v, (int, float)) and not isinstance(v, bool)})
         records.append(rec)
     if not records:
         raise ValueError(f"{path}: no run directories (subfolders with config.json) found")
