@@ -70,3 +70,22 @@ def test_engine_conformance():
     c32, c64 = el.ElhageConfig(n=5, m=2, eval_batch=64), el.ElhageConfig(n=5, m=2, eval_batch=64, dtype="float64")
     h = el.make_hyper(5, density=[0.1, 0.5], importance=0.9 ** np.arange(5))
     conformance.check_model(el.MODEL, c32, c64, h, el.optimizer, steps=5)
+
+
+def test_summary_with_no_point_away_from_boundaries():
+    """Regression: a margin larger than every energy gap leaves N = 0 points: a NaN record, not
+    ZeroDivisionError; a negative margin is rejected by the settings."""
+    from scalesim.store import Run
+
+    with pytest.raises(ValueError, match="margin"):
+        exp.PhaseSettings(margin=-0.1)
+    s = exp.PhaseSettings(n_r=3, n_s=3, seeds=2, margin=1e9)
+    R, S = exp.phase_grid(s)
+    th_phase = np.asarray(th.phase(R, S))
+    arrays = {"r": R, "density": S, "loss": np.ones((R.size, 2)), "phase": np.stack([th_phase] * 2, 1),
+              "diverged": np.zeros((R.size, 2), bool)}
+    recs = exp.summarize([Run({}, {}, arrays, None)], s)
+    away = next(r for r in recs if "away" in r["quantity"])
+    assert away["points"] == 0 and np.isnan(away["measured"]) and not away["agrees"] and "note" in away
+    allp = next(r for r in recs if "all points" in r["quantity"])
+    assert allp["points"] == R.size and allp["measured"] == 1.0

@@ -48,7 +48,6 @@ def test_energies_differentiable():
     assert float(g[1]) == pytest.approx(float((f(0.7, 0.2 + h) - f(0.7, 0.2 - h)) / (2 * h)), rel=1e-6)
     # implicit derivative of the boundary: dr*/ds = -(∂f/∂s)/(∂f/∂r)
     dr = jax.grad(th.boundary_not_learned_antipodal)(0.2)
-    assert float(dr) == pytest.approx(float(-g[1] / g[0]) if False else float(
-        -jax.grad(f, 1)(th.boundary_not_learned_antipodal(0.2), 0.2)
-        / jax.grad(f, 0)(th.boundary_not_learned_antipodal(0.2), 0.2)), rel=1e-8)
+    r_star = th.boundary_not_learned_antipodal(0.2)
+    assert float(dr) == pytest.approx(float(-jax.grad(f, 1)(r_star, 0.2) / jax.grad(f, 0)(r_star, 0.2)), rel=1e-8)
     assert float(th.energy_margin(1.0, 0.05)) > 0

@@ -117,7 +117,13 @@ def summarize(runs, s: PhaseSettings) -> list:
     recs = []
     for name, sel in (("away from boundaries", away), ("all points", np.ones_like(away))):
         k, N = int((best == th)[sel].sum()), int(sel.sum())
-        frac = k / max(N, 1)
+        if N == 0:  # e.g. a large margin leaves no point away from the boundaries
+            recs.append(comparison(f"phase agreement ({name})", float("nan"), (float("nan"), float("nan")),
+                                   s.target, points=0, margin=s.margin if name.startswith("away") else 0.0,
+                                   criterion=f"measured >= {s.target}" if name.startswith("away") else "informative",
+                                   note=f"no grid point has energy margin >= {s.margin}: nothing to compare"))
+            continue
+        frac = k / N
         # Wilson 95 % interval for the agreement fraction
         z = 1.96
         c = (frac + z * z / (2 * N)) / (1 + z * z / N)

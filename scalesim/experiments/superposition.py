@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 
 import jax
 import numpy as np
@@ -85,6 +86,24 @@ def _exponent(ms, Y, n_boot, seed):
         return b.estimate, b.ci
     e = float(fit_power_law(np.asarray(ms, float), Y[0]).exponent)
     return e, (e, e)
+
+
+def _ci_kind(n_seeds: int) -> str:
+    """How a record's CI was obtained (``_exponent``): 1 seed gives a degenerate CI (e, e)."""
+    if n_seeds >= 2:
+        return f"bootstrap over {n_seeds} seeds"
+    return "none (1 seed): agreement by tolerance only"
+
+
+_NAN_CI = (float("nan"), float("nan"))
+
+
+def _warn_dropped(label: str, bad: np.ndarray, seeds: np.ndarray) -> None:
+    """Warn naming the seeds dropped as diverged (as :func:`scalesim.engine.good_members` does)."""
+    if bad.any():
+        ids = ", ".join(str(int(i)) for i in np.asarray(seeds)[bad])
+        warnings.warn(f"{label}: {int(bad.sum())} of {bad.size} members diverged (non-finite loss or params) "
+                      f"and are excluded from fits: seeds [{ids}]", RuntimeWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------- grid (exp-10)
@@ -194,12 +213,14 @@ def grid_summarize(runs, s: GridSettings) -> list:
     g_weak, g_strong = max(s.gammas), min(s.gammas)
     recs = []
     for (g, a), (est, ci) in sorted(ex.items()):
+        kind = _ci_kind(int(((T["gamma"] == g) & (T["alpha"] == a) & ~T["diverged"]).sum()))
         if g == g_weak and g > 0 and 1.25 <= a <= 2.0:
             fr = float(theory.fitted_weak_exponent(a, s.n, np.asarray(ms, int)))
             recs.append(comparison(f"alpha_m weak[gamma={g:g}, alpha={a:g}]", est, ci, a - 1.0, tol=s.weak_tol,
-                                   finite_range_theory=fr))
+                                   finite_range_theory=fr, ci_kind=kind))
         if g == g_strong and g < 0 and a <= 1.0:
-            recs.append(comparison(f"alpha_m strong[gamma={g:g}, alpha={a:g}]", est, ci, 1.0, tol=s.strong_exp_tol))
+            recs.append(comparison(f"alpha_m strong[gamma={g:g}, alpha={a:g}]", est, ci, 1.0, tol=s.strong_exp_tol,
+                                   ci_kind=kind))
     if g_strong < 0:
         sel = (T["gamma"] == g_strong) & ~T["diverged"]
         for j, m in enumerate(ms):
@@ -324,17 +345,25 @@ def large_run_point(p: DistWidthPoint, s: LargeSettings):
 
 
 def _large_curves(runs, s):
-    """{(dist, γ): (ms, loss [seeds, widths])}."""
+    """{(dist, γ): (ms, loss [seeds, widths])}; seeds that diverged at any width are dropped (warned)."""
     out = {}
     for d in s.distributions:
         rs = [r for r in runs if r.metrics["distribution"] == d]
         if not rs:
             continue
         cat = lambda k: np.concatenate([r.arrays[k] for r in rs])
-        width, G, L = cat("width"), cat("gamma"), cat("loss")[:, -1]
+        width, G, S, L = cat("width"), cat("gamma"), cat("seed"), cat("loss")[:, -1]
+        D = cat("diverged").astype(bool)
         ms = np.unique(width)
         for g in np.unique(G):
-            out[(d, float(g))] = (ms, np.stack([L[(width == m) & (G == g)] for m in ms], 1))
+            cols = []
+            for m in ms:
+                c = np.flatnonzero((width == m) & (G == g))
+                cols.append(c[np.argsort(S[c], kind="stable")])  # rows = seeds, same order at every width
+            Y = np.stack([L[c] for c in cols], 1)
+            div = np.stack([D[c] for c in cols], 1).any(1) | ~np.isfinite(Y).all(1)
+            _warn_dropped(f"superposition-large[{d}, gamma={float(g):g}]", div, S[cols[0]])
+            out[(d, float(g))] = (ms, Y[~div])
     return out
 
 
@@ -342,15 +371,20 @@ def large_summarize(runs, s: LargeSettings) -> list:
     recs = []
     for (d, g), (ms, Y) in sorted(_large_curves(runs, s).items()):
         win = ms >= s.fit_min_m
-        est, ci = _exponent(ms[win], Y[:, win], s.n_boot, s.seed)
+        extra = {"ci_kind": _ci_kind(Y.shape[0])}
+        if Y.shape[0] < min(2, s.seeds):  # diverged members left too few seeds for the intended fit
+            est, ci = float("nan"), _NAN_CI
+            extra["note"] = f"only {Y.shape[0]} of {s.seeds} seeds finite (rest diverged): no exponent"
+        else:
+            est, ci = _exponent(ms[win], Y[:, win], s.n_boot, s.seed)
         p = theory.named_frequencies(d, s.n)
         Lw = np.array([float(theory.weak_loss(p, int(m))) for m in ms])
         ref = float(fit_power_law(ms[win], Lw[win]).exponent)
         if g > 0:  # weak regime: same fit applied to the ideal top-m loss
-            recs.append(comparison(f"slope weak[{d}, gamma={g:g}]", est, ci, ref, tol=0.15,
-                                   note="theory = log-log slope of L_weak over the same m range"))
+            extra.setdefault("note", "theory = log-log slope of L_weak over the same m range")
+            recs.append(comparison(f"slope weak[{d}, gamma={g:g}]", est, ci, ref, tol=0.15, **extra))
         else:
-            recs.append(comparison(f"slope strong[{d}, gamma={g:g}]", est, ci, 1.0, tol=0.15))
+            recs.append(comparison(f"slope strong[{d}, gamma={g:g}]", est, ci, 1.0, tol=0.15, **extra))
     return recs
 
 
@@ -358,6 +392,8 @@ def large_plot(runs, s: LargeSettings):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     for j, ((d, g), (ms, Y)) in enumerate(sorted(_large_curves(runs, s).items())):
+        if Y.shape[0] == 0:
+            continue
         c = COLORS[s.distributions.index(d) % len(COLORS)]
         (ax if g > 0 else ax2).plot(ms, Y.mean(0), "o-", color=c, ms=3, label=f"{d}")
         if g > 0:
@@ -441,6 +477,9 @@ def density_exponents(runs, s):
         for d in np.unique(T["density"]):
             sel = (T["gamma"] == g) & (T["density"] == d) & ~T["diverged"]
             Y = T["loss"][:, sel].T
+            if sel.sum() == 0:  # every member of the cell diverged: NaN exponent, reported as such
+                out[(float(g), float(d))] = (ms, Y, (float("nan"), _NAN_CI))
+                continue
             out[(float(g), float(d))] = (ms, Y, _exponent(ms, Y, s.n_boot, s.seed))
     return out
 
@@ -449,14 +488,18 @@ def density_summarize(runs, s: DensitySettings) -> list:
     recs = []
     for (g, d), (ms, Y, (est, ci)) in sorted(density_exponents(runs, s).items()):
         E = _expected_active(s, d)
+        extra = {"ci_kind": _ci_kind(Y.shape[0])}
+        if Y.shape[0] == 0:
+            extra["note"] = "every member of this cell diverged: no exponent"
         if g < 0:
-            recs.append(comparison(f"alpha_m strong[gamma={g:g}, E={E:.2f}]", est, ci, 1.0, tol=s.strong_exp_tol))
+            recs.append(comparison(f"alpha_m strong[gamma={g:g}, E={E:.2f}]", est, ci, 1.0, tol=s.strong_exp_tol,
+                                   **extra))
         else:
             h = jax.tree_util.tree_map(lambda x: x[0], sp.make_hyper(alpha=s.alpha, density=d))
             p = np.asarray(sp.frequencies(sp.SuperpositionConfig(n=s.n, m=1), h), float)
             ref = float(fit_power_law(ms, np.array([float(theory.weak_loss(p, int(m))) for m in ms])).exponent)
-            recs.append(comparison(f"alpha_m weak[gamma={g:g}, E={E:.2f}]", est, ci, ref, tol=0.25,
-                                   note="theory = slope of L_weak(m) for the rescaled p"))
+            extra.setdefault("note", "theory = slope of L_weak(m) for the rescaled p")
+            recs.append(comparison(f"alpha_m weak[gamma={g:g}, E={E:.2f}]", est, ci, ref, tol=0.25, **extra))
     return recs
 
 
@@ -465,6 +508,8 @@ def density_plot(runs, s: DensitySettings):
     ax, ax2 = axes[0]
     ex = density_exponents(runs, s)
     for (g, d), (ms, Y, _) in sorted(ex.items()):
+        if Y.shape[0] == 0:
+            continue
         c = COLORS[list(s.densities).index(d) % len(COLORS)] if d in s.densities else "k"
         ax.plot(ms, Y.mean(0), "o-" if g < 0 else "s--", color=c, ms=3,
                 label=f"E={_expected_active(s, d):.2f}, γ={g:g}")
@@ -472,6 +517,8 @@ def density_plot(runs, s: DensitySettings):
     ax.legend(fontsize=6)
     for g, mk in ((min(s.gammas), "o"), (max(s.gammas), "s")):
         pts = [(_expected_active(s, d), e, ci) for (gg, d), (_, _, (e, ci)) in sorted(ex.items()) if gg == g]
+        if not pts:
+            continue
         E_, e_, ci_ = zip(*pts)
         ax2.errorbar(E_, e_, yerr=np.abs(np.array(ci_).T - np.array(e_)), fmt=mk, label=f"γ={g:g}")
     ax2.axhline(1.0, color="k", lw=1)
