@@ -31,11 +31,18 @@ def theta0(alpha, f, easy):
 
 
 def _eps(alpha, f, theta, easy):
-    return P.solve(alpha, f, theta, easy)["eps"]
+    r = P.solve(alpha, f, theta, easy)
+    return r["eps"], r["residual"]
 
 
-# one compiled program for all theta > 0 checks: values and d eps / d(f, theta)
-_vg = jax.jit(jax.value_and_grad(_eps, argnums=(1, 2)))
+# one compiled program for all theta > 0 checks: values, the stationarity residual and
+# d eps / d(f, theta)
+_vga = jax.jit(jax.value_and_grad(_eps, argnums=(1, 2), has_aux=True))
+
+
+def _vg(alpha, f, theta, easy):
+    (e, _), g = _vga(alpha, f, theta, easy)
+    return e, g
 
 
 def test_unpruned_classic_values():
@@ -95,6 +102,10 @@ def test_general_theta_limits_and_gradients():
     # f = 1: pruning does nothing, eps is the unpruned value whatever theta
     e1, _ = _vg(3.0, 1.0, TH10, False)
     assert float(e1) == pytest.approx(CLASSIC[3], abs=2e-5)
+    # solve reports the stationarity residual max|F(x)|: tiny at solved points
+    for easy in (False, True):
+        (e, res), _ = _vga(3.0, 0.4, TH10, easy)
+        assert np.isfinite(float(e)) and 0.0 <= float(res) < 1e-9, float(res)
     # theta -> 0 joins the reduced theta = 0 theory
     for easy in (False, True):
         e, _ = _vg(3.0, 0.4, 1e-3, easy)

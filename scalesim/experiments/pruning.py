@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import jax
 import numpy as np
@@ -55,7 +56,9 @@ class SimSettings:
     thetas_deg: tuple[float, ...] = (0.0, 10.0, 20.0)  # probe angles (degrees), one run each
     modes: tuple[str, ...] = ("hard", "easy")
     seeds: int = 6
-    n_se: float = 2.0                              # agreement band: +- n_se standard errors
+    # agreement band: +- z_band standard errors, z_band the two-sided t quantile (d.o.f. = converged
+    # seeds - 1) at family-wise level ``level``, Bonferroni-corrected over all points compared
+    level: float = 0.95
     seed: int = 0
 
     def __post_init__(self):
@@ -68,7 +71,7 @@ class SimSettings:
         check_positive_ints("seeds", self.seeds)
         if self.seeds < 2:
             raise ValueError(f"seeds must be >= 2 for a standard error; got {self.seeds}")
-        check_range("n_se", self.n_se, 0.0, None, lo_open=True)
+        check_range("level", self.level, 0.0, 1.0, lo_open=True, hi_open=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,19 +113,84 @@ def _sim_run_point(p: ThetaPoint, s: SimSettings):
     return metrics, arrays
 
 
+def t_quantile(p, df):
+    """Quantile of Student's t with ``df`` degrees of freedom (p in (1/2, 1); arrays broadcast).
+
+    Bisection on the CDF 1 - I_{df/(df+t^2)}(df/2, 1/2)/2 (regularized incomplete beta,
+    ``jax.scipy.special.betainc``), float64; agrees with scipy.stats.t.ppf (tests)."""
+    p, df = np.broadcast_arrays(np.asarray(p, float), np.asarray(df, float))
+    if np.any((p <= 0.5) | (p >= 1)) or np.any(df <= 0):
+        raise ValueError(f"t_quantile needs 1/2 < p < 1 and df > 0; got p={p}, df={df}")
+    with jax.enable_x64(True):
+        tail = lambda t: 0.5 * np.asarray(jax.scipy.special.betainc(df / 2, 0.5, df / (df + t * t)))
+        lo, hi = np.zeros(p.shape), np.ones(p.shape)
+        while np.any(tail(hi) > 1 - p):            # grow the bracket (df = 1 has heavy tails)
+            hi = np.where(tail(hi) > 1 - p, 2 * hi, hi)
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            above = tail(mid) > 1 - p               # mid still below the quantile
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _t_within(z, df):
+    """P(|T_df| <= z) for Student's t (the chance a point lands within z standard errors)."""
+    with jax.enable_x64(True):
+        df = np.asarray(df, float)
+        return 1.0 - np.asarray(jax.scipy.special.betainc(df / 2, 0.5, df / (df + z * z)))
+
+
 def sim_summarize(runs, s: SimSettings) -> list[dict]:
-    recs = []
-    for r in sorted(runs, key=lambda r: r.metrics["theta_deg"]):
+    """One record per (theta, f, mode) point: mean test error of the CONVERGED max-margin
+    solves (a solve stopped at the iteration cap is not a max-margin solution and is left out;
+    n_converged / n_total are recorded) vs theory.  Agreement band: +- z_band standard errors,
+    z_band = t quantile (d.o.f. n_converged - 1) at two-sided level 1 - (1 - level)/n_points
+    (Bonferroni over all points, so that ALL points agree with chance >= level when the theory
+    is exact).  The plain z = (measured - theory)/se is recorded too, and a last record counts
+    the points within 2 standard errors against the t-distribution expectation."""
+    runs = sorted(runs, key=lambda r: r.metrics["theta_deg"])
+    n_points = sum(len(r.arrays["f"]) for r in runs)
+    p_point = 1.0 - (1.0 - s.level) / (2 * max(n_points, 1))      # one-sided, per point
+    recs, within2, p2 = [], [], []
+    for r in runs:
         A = r.arrays
         for i in range(len(A["f"])):
-            e = A["eps"][i]
-            m, se = float(e.mean()), float(e.std(ddof=1) / math.sqrt(e.size))
             mode = "easy" if A["easy"][i] else "hard"
+            name = f"eps[theta={r.metrics['theta_deg']:g},f={A['f'][i]:g},{mode}]"
+            conv = np.asarray(A["converged"][i], bool)
+            e = A["eps"][i][conv]
+            common = dict(n=s.n, seeds=int(A["eps"][i].size), n_converged=int(conv.sum()),
+                          n_total=int(conv.size),
+                          theory_status=theory.STATUS_NAMES[int(A["theory_status"][i])],
+                          kappa_theory=float(A["theory_kappa"][i]))
+            if e.size < 2:
+                note = (f"only {e.size} of {conv.size} max-margin solves converged: "
+                        "no standard error, point not compared")
+                warnings.warn(f"{name}: {note}", stacklevel=2)
+                recs.append(comparison(name, float("nan"), (float("nan"),) * 2,
+                                       float(A["theory_eps"][i]), note=note, **common))
+                continue
+            m, se = float(e.mean()), float(e.std(ddof=1) / math.sqrt(e.size))
+            k = float(t_quantile(p_point, e.size - 1))
+            z = (m - float(A["theory_eps"][i])) / se if se > 0 else float("nan")
+            within2.append(bool(abs(z) <= 2.0))
+            p2.append(float(_t_within(2.0, e.size - 1)))
             recs.append(comparison(
-                f"eps[theta={r.metrics['theta_deg']:g},f={A['f'][i]:g},{mode}]", m,
-                (m - s.n_se * se, m + s.n_se * se), float(A["theory_eps"][i]),
-                n=s.n, seeds=int(e.size), theory_status=theory.STATUS_NAMES[int(A["theory_status"][i])],
-                kappa_sim=float(A["kappa"][i].mean()), kappa_theory=float(A["theory_kappa"][i])))
+                name, m, (m - k * se, m + k * se), float(A["theory_eps"][i]),
+                z=z, z_band=k,
+                band=f"+-{k:.3g} SE: t quantile, {e.size - 1} d.o.f., family-wise level "
+                     f"{s.level:g} Bonferroni over {n_points} points",
+                within_2se=within2[-1],
+                kappa_sim=float(A["kappa"][i][conv].mean()), **common))
+    if within2:
+        # count of points within 2 SE vs its expectation sum_i P(|T_i| <= 2) under an exact
+        # theory; tolerance 2 binomial standard deviations (normal approximation)
+        n2, exp2 = sum(within2), sum(p2)
+        sd2 = math.sqrt(sum(q * (1 - q) for q in p2))
+        recs.append(comparison("eps_points_within_2se", float(n2), (float(n2),) * 2, exp2,
+                               tol=2 * sd2, n_points=len(within2),
+                               note="count of compared points with |z| <= 2 vs its expectation "
+                                    "under Student t; tol = 2 binomial SD"))
     return recs
 
 
@@ -133,8 +201,9 @@ def sim_plot(runs, s: SimSettings):
         for c, r in enumerate(sorted(runs, key=lambda r: r.metrics["theta_deg"])):
             A, col = r.arrays, COLORS[c % len(COLORS)]
             sel = A["easy"] == (mode == "easy")
-            e = A["eps"][sel]
-            ax.errorbar(A["f"][sel], e.mean(1), yerr=2 * e.std(1, ddof=1) / math.sqrt(e.shape[1]),
+            e = np.where(A["converged"][sel], A["eps"][sel], np.nan)     # converged solves only
+            nc = np.maximum(np.isfinite(e).sum(1), 1)
+            ax.errorbar(A["f"][sel], np.nanmean(e, 1), yerr=2 * np.nanstd(e, 1, ddof=1) / np.sqrt(nc),
                         fmt="o", color=col, ms=4, label=f"sim theta={r.metrics['theta_deg']:g}")
             k = int(np.flatnonzero(A["curve_easy"] == (mode == "easy"))[0])
             ax.plot(A["curve_f"], A["curve_eps"][:, k], "-", color=col, lw=1)
@@ -203,16 +272,21 @@ def _frontier_run_point(p: ThetaPoint, s: FrontierSettings):
     r = theory.predict(alphas[:, None, None], fs[None, :, None], th, modes[None, None, :])
     eps = np.where(r["status"] == theory.OK, r["eps"], np.nan)        # [A, F, 2]
     flat = eps.reshape(len(alphas), -1)
-    best = np.nanargmin(flat, axis=1)
-    frontier = flat[np.arange(len(alphas)), best]
-    f_star = fs[best // 2]
+    has_ok = np.isfinite(flat).any(axis=1)       # alpha with no (f, mode) of status OK: no frontier
+    best = np.nanargmin(np.where(has_ok[:, None], flat, np.inf), axis=1)
+    frontier = np.where(has_ok, flat[np.arange(len(alphas)), best], np.nan)
+    f_star = np.where(has_ok, fs[best // 2], np.nan)
+    if not has_ok.all():
+        warnings.warn(f"pruning-frontier theta={p.theta_deg:g}: no (f, mode) has theory status OK at "
+                      f"alpha_prune={[float(a) for a in alphas[~has_ok]]}; frontier = nan there",
+                      stacklevel=2)
     full = theory.predict(alphas, 1.0, 0.0, "hard")["eps"]
     a_tot = np.geomspace(0.5, 100.0, 8)
     cross = theory.predict(s.crossover_f * a_tot[:, None], s.crossover_f, th, modes[None, :])
     arrays = {"alpha": alphas, "f": fs, "eps": eps, "status": r["status"], "frontier": frontier,
-              "f_star": f_star, "mode_star": best % 2, "unpruned": full, "alpha_tot": a_tot,
-              "cross_eps": cross["eps"]}
-    return {"theta_deg": p.theta_deg}, arrays
+              "f_star": f_star, "mode_star": np.where(has_ok, best % 2, -1), "unpruned": full,
+              "alpha_tot": a_tot, "cross_eps": cross["eps"]}
+    return {"theta_deg": p.theta_deg, "alpha_no_ok": [float(a) for a in alphas[~has_ok]]}, arrays
 
 
 def _law(name, holds, **detail):
@@ -226,10 +300,12 @@ def frontier_summarize(runs, s: FrontierSettings) -> list[dict]:
     for r in sorted(runs, key=lambda r: r.metrics["theta_deg"]):
         A, tdeg = r.arrays, r.metrics["theta_deg"]
         th = math.radians(tdeg)
+        n0 = len(recs)
         ratio = A["frontier"] / A["unpruned"]
+        big = ratio[A["alpha"] >= 2.5]
         recs.append(_law(f"frontier_beats_unpruned_power_law[theta={tdeg:g}]",
-                         bool(np.all(ratio[A["alpha"] >= 2.5] < 1.0)),
-                         max_ratio_alpha_ge_2p5=float(np.nanmax(ratio[A["alpha"] >= 2.5]))))
+                         bool(big.size and np.all(big < 1.0)),     # nan (no frontier) fails
+                         max_ratio_alpha_ge_2p5=float(np.max(big)) if big.size else float("nan")))
         d = A["cross_eps"][:, 0] - A["cross_eps"][:, 1]                     # hard - easy
         ok = np.isfinite(d)
         sgn = np.sign(d[ok])
@@ -271,6 +347,11 @@ def frontier_summarize(runs, s: FrontierSettings) -> list[dict]:
             recs.append(_law("theta0_keep_hard_threshold_near_alpha_2",
                              bool(below.size and above.size and np.all(below > 0.3) and np.all(above < 0.1)),
                              f=float(A["f"][0])))
+        missing = A["alpha"][~np.isfinite(A["frontier"])]
+        if missing.size:      # name the alpha where no (f, mode) had theory status OK
+            for rec in recs[n0:]:
+                rec["note"] = (f"no (f, mode) with theory status OK at alpha_prune="
+                               f"{[round(float(a), 4) for a in missing]}: frontier/f* = nan there")
     return recs
 
 
@@ -355,27 +436,51 @@ def proto_run_point(p: SepPoint, s: ProtoSettings):
     return {"separation": p.separation, "converged": int(r["converged"].sum())}, arrays
 
 
+def _nan_record(name, theory_value, note, **extra):
+    """A point that cannot be compared (agrees False), with a warning naming it."""
+    warnings.warn(f"{name}: {note}", stacklevel=3)
+    return comparison(name, float("nan"), (float("nan"),) * 2, theory_value, note=note, **extra)
+
+
 def proto_summarize(runs, s: ProtoSettings) -> list[dict]:
+    """Statistics over CONVERGED max-margin solves only (n_converged / n_total recorded)."""
     recs = []
     for r in sorted(runs, key=lambda r: r.metrics["separation"]):
         A, m = r.arrays, r.metrics["separation"]
         th = A["theta_eff"]
+        conv = np.asarray(A["converged"], bool)
+        counts = dict(n_converged=int(conv.sum()), n_total=int(conv.size))
         if m == 0:
             # isotropic data: the centroid direction is random, so theta_eff is the angle of a
             # random direction to T: pi/2 - E|z|/sqrt(N) = pi/2 - sqrt(2/pi)/sqrt(N) [derived]
             expected = math.degrees(math.pi / 2 - math.sqrt(2 / math.pi) / math.sqrt(s.n))
-            t = np.degrees(th.ravel())
+            t = np.degrees(th[conv])
+            name = "theta_eff_deg[isotropic]"
+            if t.size < 2:
+                recs.append(_nan_record(name, expected, f"only {t.size} of {conv.size} max-margin "
+                                        "solves converged: not compared", **counts))
+                continue
             se = t.std(ddof=1) / math.sqrt(t.size)
-            recs.append(comparison("theta_eff_deg[isotropic]", float(t.mean()),
-                                   (t.mean() - 2 * se, t.mean() + 2 * se), expected))
+            recs.append(comparison(name, float(t.mean()),
+                                   (t.mean() - 2 * se, t.mean() + 2 * se), expected, **counts))
         else:
-            e = A["eps"]
-            best = int(np.argmin(e.mean(1)))
-            helps = e.mean(1)[best] + 2 * e[best].std(ddof=1) / math.sqrt(e.shape[1]) < e.mean(1)[0]
-            recs.append(_law(f"prototype_pruning_beats_no_pruning[m={m:g}]", bool(helps),
-                             eps_unpruned=float(e.mean(1)[0]), eps_best=float(e.mean(1)[best]),
+            name = f"prototype_pruning_beats_no_pruning[m={m:g}]"
+            nc = conv.sum(1)
+            if np.any(nc < 2):
+                bad = [float(f) for f in A["f"][nc < 2]]
+                recs.append(_nan_record(name, 1.0, f"fewer than 2 converged max-margin solves at "
+                                        f"f={bad}: not compared", **counts))
+                continue
+            e = np.where(conv, A["eps"], np.nan)
+            mean = np.nanmean(e, 1)
+            se = np.nanstd(e, 1, ddof=1) / np.sqrt(nc)
+            best = int(np.argmin(mean))
+            helps = mean[best] + 2 * se[best] < mean[0]
+            recs.append(_law(name, bool(helps),
+                             eps_unpruned=float(mean[0]), eps_best=float(mean[best]),
                              f_best=float(A["f"][best]),
-                             theta_eff_deg_at_f_best=float(np.degrees(th[best].mean()))))
+                             theta_eff_deg_at_f_best=float(np.degrees(th[best][conv[best]].mean())),
+                             **counts))
     return recs
 
 

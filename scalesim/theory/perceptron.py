@@ -400,6 +400,7 @@ def solve(alpha, f, theta, mode="hard"):
     status = jnp.where(failed, FOLD, jnp.where(is_max & (R > 0), OK, SPURIOUS))
     eps = jnp.where(failed, jnp.nan, phi / jnp.pi)
     return dict(eps=eps, R=R, rho=rho, kappa=kappa, status=status,
+                residual=jnp.max(jnp.abs(F(x))),       # stationarity residual at the root
                 f_end=jnp.where(failed, f_end, jnp.nan))
 
 
