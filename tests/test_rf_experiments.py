@@ -26,6 +26,7 @@ def test_variance_limited_in_data_slope_is_minus_one():
     assert slope["agrees"]
 
 
+@pytest.mark.slow
 def test_resolution_limited_model_exponent_matches_theory_ci():
     s = dataclasses.replace(E.bahri_settings(True), n_boot=300)
     run = _Run(*E.bahri_run_point(E.BahriPoint("res_model"), s))
