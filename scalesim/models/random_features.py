@@ -14,7 +14,8 @@ Three simulators sharing the notation of ``shared/research/random_features.md`` 
   ``phi_j = sigma(sum_I u_jI x_I)``, ridge readout, Monte-Carlo test loss.
 * PLRF (Paquette et al. 2405.15074): ``x_j ~ N(0, j^-2alpha)``, ``b_j = j^-beta``, embedding
   ``W_ij ~ N(0, 1/d)``; :data:`plrf_model` follows the engine's Model contract for one-pass SGD
-  (the embedding ``W`` is a per-member *hyper* leaf, so optimizers never touch it).
+  (the embedding ``W`` is a per-member *hyper* leaf, :class:`PLRFHyper`, so optimizers never
+  touch it).
 
 Nothing here knows about ensembles: ensembles are ``vmap`` over keys (``fold_in(key, i)``).
 """
@@ -22,11 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from scalesim.engine import Model
 from scalesim.theory._validate import check_array_positive, check_nonneg, check_scalar_range
 
 
@@ -34,11 +37,11 @@ from scalesim.theory._validate import check_array_positive, check_nonneg, check_
 def _ridge_readout(phi, y, ridge):
     """``argmin (1/P)|phi v - y|^2 + ridge |v|^2``; ridge = 0 gives the min-norm solution."""
     p, n = phi.shape
+    # Cholesky (the systems are Gram matrices): batched LU solves stalled XLA:CPU here
+    solve = lambda a, b: jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(a, lower=True), b)
     if n <= p:
-        a = phi.T @ phi + p * ridge * jnp.eye(n, dtype=phi.dtype)
-        return jnp.linalg.solve(a, phi.T @ y)
-    a = phi @ phi.T + p * ridge * jnp.eye(p, dtype=phi.dtype)
-    return phi.T @ jnp.linalg.solve(a, y)
+        return solve(phi.T @ phi + p * ridge * jnp.eye(n, dtype=phi.dtype), phi.T @ y)
+    return phi.T @ solve(phi @ phi.T + p * ridge * jnp.eye(p, dtype=phi.dtype), y)
 
 
 @partial(jax.jit, static_argnames=("n_features", "n_samples", "teacher"))
@@ -156,7 +159,7 @@ def plrf_problem(w, cfg: PLRFConfig):
     dg, b = plrf_spectrum(cfg, w.dtype)
     k = w.T @ (dg[:, None] * w)
     rhs = w.T @ (dg * b)
-    theta = jnp.linalg.solve(k, rhs)
+    theta = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(k, lower=True), rhs)
     resid = w @ theta - b
     return k, theta, 0.5 * jnp.sum(dg * resid * resid)
 
@@ -168,25 +171,37 @@ def plrf_risk(theta, w, cfg: PLRFConfig):
     return 0.5 * jnp.sum(dg * r * r)
 
 
-def plrf_init(key, cfg: PLRFConfig, hyper):
+class PLRFHyper(NamedTuple):
+    """Per-member PLRF hyperparameters: SGD learning rate and the embedding W (never trained)."""
+
+    lr: jax.Array
+    w: jax.Array  # [v, d] per member ([M, v, d] in an ensemble)
+
+
+def plrf_init(key, cfg: PLRFConfig, hyper: PLRFHyper):
     """theta_0 = 0 (Paquette et al.)."""
     del key
-    return {"theta": jnp.zeros((cfg.d,), hyper["W"].dtype)}
+    return {"theta": jnp.zeros((cfg.d,), hyper.w.dtype)}
 
 
-def plrf_sample(key, cfg: PLRFConfig, hyper, batch_size: int):
+def plrf_sample(key, cfg: PLRFConfig, hyper: PLRFHyper, batch_size: int):
     """Fresh batch ``(x, y)`` of size B: one-pass SGD never reuses samples."""
-    dg, b = plrf_spectrum(cfg, hyper["W"].dtype)
+    dg, b = plrf_spectrum(cfg, hyper.w.dtype)
     x = jax.random.normal(key, (batch_size, cfg.v), dg.dtype) * jnp.sqrt(dg)
     return {"x": x, "y": x @ b}
 
 
-def plrf_loss(params, batch, cfg: PLRFConfig, hyper):
+def plrf_loss(params, batch, cfg: PLRFConfig, hyper: PLRFHyper):
     """Batch-mean ``(1/2)(<W^T x, theta> - y)^2`` (optax-style averaged batch; notes §4)."""
-    pred = (batch["x"] @ hyper["W"]) @ params["theta"]
+    pred = (batch["x"] @ hyper.w) @ params["theta"]
     return 0.5 * jnp.mean((pred - batch["y"]) ** 2)
 
 
-def plrf_metrics(params, cfg: PLRFConfig, hyper):
-    """``{"risk": population risk}``."""
-    return {"risk": plrf_risk(params["theta"], hyper["W"], cfg)}
+def plrf_metrics(params, cfg: PLRFConfig, hyper: PLRFHyper):
+    """``{"risk": population risk (MSE/2)}``."""
+    return {"risk": plrf_risk(params["theta"], hyper.w, cfg)}
+
+
+PLRF_MODEL = Model(init=plrf_init, sample=plrf_sample, loss=plrf_loss, metrics=plrf_metrics,
+                   name="plrf")
+"""PLRF under the engine's Model contract; use ``optimizer = lambda h: optax.sgd(h.lr)``."""

@@ -1,0 +1,66 @@
+"""bahri-regimes / rf-duality: settings validation, a quick physics check, full quick runs (slow)."""
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+from scalesim.experiments import random_features as E  # noqa: E402
+from scalesim.experiments.base import run_experiment  # noqa: E402
+
+
+class _Run:
+    def __init__(self, metrics, arrays):
+        self.metrics, self.arrays = metrics, arrays
+
+
+def test_variance_limited_in_data_slope_is_minus_one():
+    """Quick variant: var_data ladder only (cheap: N + 1 dimensional Gaussian sampling)."""
+    s = dataclasses.replace(E.bahri_settings(True), n_boot=300)
+    run = _Run(*E.bahri_run_point(E.BahriPoint("var_data"), s))
+    rec = E.bahri_summarize([run], s)
+    slope = next(r for r in rec if r["quantity"] == "slope[var_data]")
+    assert abs(slope["measured"] - 1.0) < 0.1
+    assert slope["agrees"]
+
+
+@pytest.mark.slow
+def test_resolution_limited_model_exponent_matches_theory_ci():
+    s = dataclasses.replace(E.bahri_settings(True), n_boot=300)
+    run = _Run(*E.bahri_run_point(E.BahriPoint("res_model"), s))
+    rec = next(r for r in E.bahri_summarize([run], s) if r["quantity"] == "exponent[res_model]")
+    assert rec["agrees"], rec   # theory = deterministic equivalent over the same window
+
+
+def test_bootstrap_slope_recovers_exact_power_law():
+    x = np.array([10.0, 20.0, 40.0, 80.0])
+    Y = np.outer(1 + 0.01 * np.arange(5), x ** -1.3)
+    est, (lo, hi) = E.bootstrap_slope(x, Y, n_boot=50)
+    assert est == pytest.approx(1.3, abs=1e-9) and lo <= 1.3 + 1e-9 and hi >= 1.3 - 1e-9
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(alpha_k=0.0), "alpha_k"), (dict(draws=1), "draws"),
+    (dict(res_sizes=(16, 32)), "res_sizes"), (dict(var_sizes=(20, 40, 80)), "var_sizes"),
+    (dict(res_sizes=(16, 32, 5000)), "res_sizes"),
+])
+def test_bahri_settings_validation(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        E.BahriSettings(**kwargs)
+
+
+def test_duality_settings_validation():
+    with pytest.raises(ValueError, match="pairs"):
+        E.DualitySettings(pairs=((100, 100),))
+    with pytest.raises(ValueError, match="ridge"):
+        E.DualitySettings(ridge=0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exp", [E.BAHRI_REGIMES, E.RF_DUALITY])
+def test_quick_experiment_runs_and_agrees(exp, tmp_path):
+    records = run_experiment(exp, tmp_path / exp.name, quick=True, progress=False)
+    assert records and all(r["agrees"] for r in records), records
+    assert (tmp_path / exp.name / "figure.png").exists()

@@ -1,0 +1,77 @@
+"""PLRF (Paquette et al. 2024): floor F_0, exact SGD risk vs engine SGD, compute-optimal table."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+from scalesim.engine import geometric_steps, train_ensemble  # noqa: E402
+from scalesim.models import random_features as mrf  # noqa: E402
+from scalesim.rng import root_key  # noqa: E402
+from scalesim.theory import plrf  # noqa: E402
+
+
+def test_compute_optimal_table_matches_notes_oracle_values():
+    # notes §4 table ([C] recursion fits at alpha = 1): Ia, II, III
+    for (a, b), (phase, xi, eta) in {(1.0, 0.25): ("Ia", 1 / 3, 0.5),
+                                     (1.0, 0.75): ("II", 0.429, 0.714),
+                                     (1.0, 1.5): ("III", 0.5, 0.75)}.items():
+        co = plrf.compute_optimal_exponents(a, b)
+        assert co.phase == phase and co.status == "derived"
+        assert co.xi == pytest.approx(xi, abs=1e-3) and co.eta == pytest.approx(eta, abs=1e-3)
+
+
+def test_phase_boundaries_are_continuous():
+    for alpha in (0.7, 1.0, 1.6):
+        lo = plrf.compute_optimal_exponents(alpha, 0.5 - 1e-9)   # Ia side of 2 beta = 1
+        hi = plrf.compute_optimal_exponents(alpha, 0.5 + 1e-9)   # II side
+        assert (lo.phase, hi.phase) == ("Ia", "II")
+        assert lo.xi == pytest.approx(hi.xi, abs=1e-6) and lo.eta == pytest.approx(hi.eta, abs=1e-6)
+        ii = plrf.compute_optimal_exponents(alpha, alpha - 1e-9)
+        iii = plrf.compute_optimal_exponents(alpha, alpha + 1e-9)
+        assert (ii.phase, iii.phase) == ("II", "III")
+        assert ii.xi == pytest.approx(iii.xi, abs=1e-6) and ii.eta == pytest.approx(iii.eta, abs=1e-6)
+    assert plrf.compute_optimal_exponents(0.4, 0.3).status == "quoted"
+    assert np.isnan(plrf.compute_optimal_exponents(0.4, 0.8).xi)
+
+
+def test_f0_matches_mean_irreducible_risk_of_w_draws():
+    cfg = mrf.PLRFConfig(alpha=1.0, beta=0.7, v=800, d=80)
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(1), i))(jnp.arange(16))
+    risks = jax.jit(jax.vmap(lambda k: mrf.plrf_problem(mrf.plrf_draw_w(k, cfg), cfg)[2]))(keys)
+    ratio = float(np.mean(risks)) / float(plrf.plrf_f0(1.0, 0.7, 80, 800))
+    assert ratio == pytest.approx(1.0, abs=0.03)
+
+
+def _sgd(h):
+    return optax.sgd(h.lr)
+
+
+def test_engine_sgd_matches_exact_recursion_within_2_percent_after_30_steps():
+    cfg = mrf.PLRFConfig(alpha=1.0, beta=0.7, v=160, d=16)
+    w = mrf.plrf_draw_w(jax.random.PRNGKey(3), cfg)
+    steps, members, batch = 600, 512, 2
+    rec = geometric_steps(steps, 24)
+    theory, lr, knorm = plrf.plrf_sgd_risk(w, cfg.alpha, cfg.beta, 0.5, batch, jnp.asarray(rec))
+    assert float(knorm) < 1
+    hyper = mrf.PLRFHyper(lr=jnp.full((members,), float(lr)),
+                          w=jnp.broadcast_to(w, (members,) + w.shape))
+    res = train_ensemble(mrf.PLRF_MODEL, cfg, hyper, _sgd, key=root_key(0), steps=steps,
+                         batch_size=batch, record_steps=rec)
+    assert not res.diverged.any()
+    ratio = res.metrics["risk"].mean(0) / np.asarray(theory)
+    late = rec >= 30
+    assert ratio[late].mean() == pytest.approx(1.0, abs=0.02)
+    assert np.all(np.abs(ratio[late] - 1) < 0.06)   # pointwise, MC noise of 512 runs
+    assert ratio[0] == pytest.approx(1.0, abs=1e-6)   # t = 0 is deterministic
+
+
+def test_invalid_plrf_inputs():
+    with pytest.raises(ValueError, match="alpha"):
+        plrf.compute_optimal_exponents(-1.0, 0.5)
+    with pytest.raises(ValueError, match="alpha \\+ beta"):
+        plrf.plrf_spectrum(0.2, 0.2, 10)
+    with pytest.raises(ValueError, match="v must be > d"):
+        plrf.plrf_f0(1.0, 0.5, 100, 100)
