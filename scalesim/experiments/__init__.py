@@ -1,6 +1,6 @@
 """Registered experiments: a plain dict from name to :class:`~scalesim.experiments.base.Experiment`."""
 
-from . import elhage, pruning, superposition
+from . import elhage, pruning, random_features, superposition
 from .base import Experiment, report, run_experiment
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
 from .teacher_student_mlp import EXPERIMENT as _teacher_student_mlp
@@ -10,6 +10,8 @@ REGISTRY: dict[str, Experiment] = {
     for e in (
         _sgd_powerlaw,
         _teacher_student_mlp,
+        random_features.BAHRI_REGIMES,
+        random_features.RF_DUALITY,
         superposition.GRID,
         superposition.LARGE,
         superposition.DENSITY,
