@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from scalesim.engine import Model
-from scalesim.theory._validate import check_array_positive, check_nonneg, check_scalar_range
+from scalesim.validate import check_array_positive, check_nonneg, check_scalar_range
 
 
 # --------------------------------------------------------------------------- linear RF ridge

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from scalesim.theory import linear_sgd
 from scalesim.theory import random_features as rf
-from scalesim.theory._validate import check_scalar_range
+from scalesim.validate import check_scalar_range
 
 
 def _check(alpha, beta):

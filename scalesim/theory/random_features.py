@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scalesim.theory._validate import check_array_positive, check_nonneg, check_scalar_range
+from scalesim.validate import check_array_positive, check_nonneg, check_scalar_range
 
 _MAXIT = 60
 _TOL = 1e-9  # relative step; quadratic convergence => returned kappa is ~1e-16 accurate

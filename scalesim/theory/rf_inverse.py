@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from scalesim.theory import random_features as rf
-from scalesim.theory._validate import check_array_positive, check_nonneg
+from scalesim.validate import check_array_positive, check_nonneg
 
 _KINDS = ("model", "data", "rf")
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._validate import check_array_positive
+from ..validate import check_array_positive
 
 __all__ = ["resolution_exponent", "bound_exponent", "resolution_loss", "intrinsic_dimension", "REFERENCE"]
 

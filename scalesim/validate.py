@@ -1,4 +1,4 @@
-"""Eager input checks for theory functions (raise ValueError before any jax compilation).
+"""Eager array-aware input checks shared by models and theory (ValueError before any compilation).
 
 Checks are skipped for traced values (inside jit/vmap/grad the caller is responsible); they run
 on concrete Python numbers and arrays, which is how public entry points are called.
