@@ -65,6 +65,20 @@ def test_oracle1_full_hoffmann_grid():
     assert fit.extra["n_starts"] == 4500
 
 
+def test_float32_screen_polishes_to_the_float64_screen_optimum():
+    """Stage 1 only ranks starts: a float32 screen and a float64 screen end at one optimum."""
+    d = load_epoch_chinchilla()
+    grid = ch.hoffmann_grid()[::10]
+    f32 = ch.fit_approach3(d["N"], d["D"], d["L"], grid=grid)
+    f64 = ch.fit_approach3(d["N"], d["D"], d["L"], grid=grid, screen_dtype="float64")
+    assert f32.objective == pytest.approx(f64.objective, rel=1e-12)
+    for k in f64.params:
+        assert f32.params[k] == pytest.approx(f64.params[k], rel=1e-6), k
+    assert f32.extra["start_objectives"].dtype == np.float64
+    with pytest.raises(ValueError, match="screen_dtype"):
+        ch.fit_approach3(d["N"], d["D"], d["L"], grid=grid, screen_dtype="float16")
+
+
 def test_oracle3_noise_free_recovery():
     true = ch.HOFFMANN_PARAMS
     rng = np.random.default_rng(0)
