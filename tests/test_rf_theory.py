@@ -124,3 +124,36 @@ def test_invalid_exponents_raise():
     with pytest.raises(ValueError, match="ridge must be > 0"):
         lam, w2 = rf.power_law_spectrum(2.0, 2.0, 10)
         rf.rf_error(lam, w2, jnp.inf, jnp.inf, 0.0)
+
+
+def test_table_grid_matches_exact_solver_including_ridgeless_and_krr():
+    """The tabulated grid solver (default) agrees with the pointwise Newton solver."""
+    lam, w2 = rf.power_law_spectrum(2.2, 1.6, 1500)
+    sizes = np.geomspace(10, 800, 12)
+    n, p = np.meshgrid(sizes, sizes * 1.37, indexing="ij")   # no N = P (ridgeless divergence)
+    for ridge in (1e-4, 1e-2, 0.0):
+        tab = rf.rf_error_grid(lam, w2, n, p, ridge, 0.01)
+        ex = rf.rf_error_grid(lam, w2, n, p, ridge, 0.01, method="exact")
+        np.testing.assert_allclose(tab, ex, rtol=1e-9)
+    krr = rf.rf_error_grid(lam, w2, jnp.inf, sizes, 1e-3, 0.0)
+    np.testing.assert_allclose(krr, [float(rf.krr_error(lam, w2, s, 1e-3)) for s in sizes], rtol=1e-9)
+
+
+def test_table_grid_gradients_match_finite_differences():
+    sizes = jnp.array([40.0, 150.0, 600.0])
+
+    def total(b, ridge):
+        lam, w2 = rf.power_law_spectrum(2.0, b, 1000)
+        return jnp.sum(rf.rf_error_grid(lam, w2, sizes, sizes[::-1] * 1.5, ridge, 0.01))
+
+    for i, x0 in ((0, 1.5), (1, 1e-3)):
+        f = lambda x: total(x, 1e-3) if i == 0 else total(1.5, x)
+        h = 1e-6 * x0
+        fd = (float(f(x0 + h)) - float(f(x0 - h))) / (2 * h)
+        assert float(jax.grad(f)(x0)) == pytest.approx(fd, rel=1e-5)
+
+
+def test_grid_rejects_unknown_method():
+    lam, w2 = rf.power_law_spectrum(2.0, 1.5, 100)
+    with pytest.raises(ValueError, match="method"):
+        rf.rf_error_grid(lam, w2, 10.0, 20.0, 1e-3, method="fast")

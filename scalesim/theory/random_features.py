@@ -284,12 +284,133 @@ def krr_error(lam, w2, n_samples, ridge, sigma2=0.0):
     return rf_error(lam, w2, jnp.inf, n_samples, ridge, sigma2)
 
 
-def rf_error_grid(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
-    """:func:`rf_error` on broadcast arrays of (N, P, ridge, sigma2) in one vmapped call."""
+# --------------------------------------------------------------------------- grids
+def _hermite(y0, d0, y1, d1, s, h):
+    """Cubic Hermite interpolant on one table interval (values y, x-derivatives d, s in [0, 1])."""
+    s2, s3 = s * s, s * s * s
+    return ((2 * s3 - 3 * s2 + 1) * y0 + (s3 - 2 * s2 + s) * h * d0 + (3 * s2 - 2 * s3) * y1
+            + (s3 - s2) * h * d1)
+
+
+def _moment_table(x, lam, power):
+    """Moments (df1, df2, kappa tf, kappa^2|tf'|) and their ``d/dlog kappa`` at ``kappa = e^x``.
+
+    With ``r = lam/(lam+kappa)``, ``q = 1 - r``: ``dr/dx = -r q``, so the derivatives are
+    ``-sum r q``, ``-2 sum r^2 q``, ``sum p r q`` and ``2 sum p r q^2`` (one variadic pass).
+    """
+    r = lam / (lam + jnp.exp(x))
+    q = 1.0 - r
+    rq = r * q
+    pq = power * q
+    vals = _tuple_sum(r, r * r, pq, pq * q, -rq, -2.0 * r * rq, power * rq, 2.0 * pq * rq)
+    return jnp.stack(vals[:4]), jnp.stack(vals[4:])
+
+
+def _table_error(lam, w2, inv_n, inv_p, ridge, sigma2, n_table):
+    """Tabulated deterministic equivalent on a whole grid (the engine of ``rf_error_grid``).
+
+    Every quantity of notes §3.2 depends on (N, P, ridge) only through the scalar kappa2, and
+    the four spectral moments are functions of ``x = log kappa`` alone.  They are tabulated once
+    (with exact x-derivatives) on ``n_table`` log-spaced nodes spanning every root of the grid,
+    so the cost is O(n_table x modes) for the table plus O(log n_table) per grid point, instead
+    of O(modes) per Newton step per point.  Per point: binary search for the node interval of
+    the root, then the root of the cubic-Hermite model of ``log kappa + log(1 - df1/P) +
+    log(1 - df1/N) = log ridge`` (or ``df1 = min(N, P)`` when ridge = 0) by bisection wrapped in
+    :func:`jax.lax.custom_root` (implicit-function gradients), and Hermite moments at the root.
+    Interpolation error ~ h^4/384 times the 4th x-derivative, h the node spacing (tests compare
+    with the exact solver).
+    """
+    power = w2 * lam
+    sg = jax.lax.stop_gradient
+    lam_s = sg(lam)
+    n_modes = lam.shape[-1]
+    m_all = 1.0 / jnp.maximum(inv_n, inv_p)                   # min(N, P)
+    # table range: kappa >= ridge when ridge > 0; for ridge = 0, df1 = m needs
+    # kappa >= (M - m) / sum(1/lam) (because df1 >= M - kappa sum 1/lam)
+    lo_free = jnp.maximum((n_modes - m_all) / jnp.sum(1.0 / lam_s), jnp.min(lam_s) * 1e-12)
+    lo = jnp.min(jnp.where(ridge > 0, ridge, lo_free))
+    hi = jnp.max(ridge + jnp.sum(lam_s) * (inv_n + inv_p))
+    hi = jnp.maximum(hi, lo * 1.0001)
+    xs = sg(jnp.linspace(jnp.log(lo), jnp.log(hi), n_table))
+    h = xs[1] - xs[0]
+    vals, ders = jax.vmap(lambda x: _moment_table(x, lam, power), out_axes=1)(xs)  # [4, n_table]
+    steps = int(np.ceil(np.log2(n_table))) + 1
+
+    def point(inv_n, inv_p, ridge, sigma2):
+        m = 1.0 / jnp.maximum(inv_n, inv_p)
+        log_r = jnp.log(jnp.where(ridge > 0, ridge, 1.0))
+
+        def right_of_root(j):                  # node j lies right of the root
+            d1 = vals[0, j]
+            g = (xs[j] + jnp.log1p(-jnp.minimum(d1 * inv_p, 1.0))
+                 + jnp.log1p(-jnp.minimum(d1 * inv_n, 1.0)) - log_r)
+            return (d1 < m) & ((ridge <= 0) | (g > 0))
+
+        def search(_, ab):                     # invariant: node a left of the root, node b right
+            a, b = ab
+            c = (a + b) // 2
+            right = right_of_root(c)
+            return jnp.where(right, a, c), jnp.where(right, c, b)
+
+        j, _ = jax.lax.fori_loop(0, steps, search, (jnp.asarray(0), jnp.asarray(n_table - 1)))
+
+        def at(i, x):
+            return _hermite(vals[i, j], ders[i, j], vals[i, j + 1], ders[i, j + 1],
+                            (x - xs[j]) / h, h)
+
+        def f(x):
+            d1 = at(0, x)
+            return jnp.where(ridge > 0,
+                             x + jnp.log1p(-d1 * inv_p) + jnp.log1p(-d1 * inv_n) - log_r,
+                             jnp.log(m) - jnp.log(d1))
+
+        def solve(f, x0):                      # f increases on [xs[j], xs[j+1]]
+            def bis(_, ab):
+                a, b = ab
+                c = 0.5 * (a + b)
+                right = f(c) > 0
+                return jnp.where(right, a, c), jnp.where(right, c, b)
+            a, b = jax.lax.fori_loop(0, 4, bis, (xs[j], xs[j + 1]))
+
+            def newton(_, x):                  # f is near-linear on the bracket: 3 steps
+                fx, dfx = jax.jvp(f, (x,), (jnp.ones_like(x),))
+                return jnp.clip(x - fx / dfx, a, b)
+            return jax.lax.fori_loop(0, 3, newton, 0.5 * (a + b))
+
+        x = jax.lax.custom_root(f, xs[j], solve, lambda g, y: y / g(1.0))
+        d1, d2, ktf, bias2 = (at(i, x) for i in range(4))
+        rho = (1.0 - d1 * inv_n) / (1.0 - d2 * inv_n)
+        gamma1 = (d1 - rho * (d1 - d2)) * inv_p
+        return (rho * bias2 + (1.0 - rho) * ktf + sigma2) / (1.0 - gamma1)
+
+    return jax.vmap(point)(inv_n, inv_p, ridge, sigma2)
+
+
+_table_error_jit = jax.jit(_table_error, static_argnames=("n_table",))
+
+
+def rf_error_grid(lam, w2, n_features, n_samples, ridge, sigma2=0.0, *, method="table",
+                  n_table=2048):
+    """:func:`rf_error` on broadcast arrays of (N, P, ridge, sigma2) in one jitted call.
+
+    ``method="table"`` (default) tabulates the spectral moments once and solves every point
+    on the table (:func:`_table_error`; differentiable, agrees with the exact solver to ~1e-9
+    relative, tested); ``method="exact"`` vmaps the pointwise Newton solver of :func:`rf_error`
+    (one O(modes) pass per Newton step per point).  Ridge-less points need
+    ``min(N, P) < len(lam)``.
+    """
     _check_sizes(n_features, n_samples, ridge, sigma2)
+    if method not in ("table", "exact"):
+        raise ValueError(f"method must be 'table' or 'exact', got {method!r}")
+    if int(n_table) < 16:
+        raise ValueError(f"n_table must be >= 16, got {n_table}")
     n, p, r, s = jnp.broadcast_arrays(_inv(n_features), _inv(n_samples), _f64(ridge), _f64(sigma2))
-    fn = jax.vmap(lambda a, b, c, d: _rf_error_inv(_f64(lam), _f64(w2), a, b, c, d))
-    return fn(n.ravel(), p.ravel(), r.ravel(), s.ravel()).reshape(n.shape)
+    if method == "exact":
+        fn = jax.vmap(lambda a, b, c, d: _rf_error_inv(_f64(lam), _f64(w2), a, b, c, d))
+        return fn(n.ravel(), p.ravel(), r.ravel(), s.ravel()).reshape(n.shape)
+    out = _table_error_jit(_f64(lam), _f64(w2), n.ravel(), p.ravel(), r.ravel(), s.ravel(),
+                           n_table=int(n_table))
+    return out.reshape(n.shape)
 
 
 def variance_limited_coefficients(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
