@@ -30,7 +30,7 @@ from ..config import check_positive_ints, check_range
 from ..fit.records import comparison
 from ..models import random_features as mrf
 from ..models import rf_teacher_student as ts
-from ..plots import COLORS, figure
+from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key, stream
 from ..theory import random_features as rf
 from .base import Experiment
@@ -342,10 +342,7 @@ def duality_plot(runs, s: DualitySettings):
     ax.legend(fontsize=7)
     recs = duality_summarize(runs, s)
     xs = np.arange(len(recs))
-    ax2.errorbar(xs, [r["measured"] for r in recs],
-                 yerr=np.abs(np.array([r["ci"] for r in recs]).T - [r["measured"] for r in recs]),
-                 fmt="o", label="sim ratio (95% CI)")
-    ax2.plot(xs, [r["theory"] for r in recs], "k_", ms=14, label="theory ratio")
+    records_errorbar(ax2, xs, recs, label="sim ratio (95% CI)", theory_label="theory ratio")
     ax2.axhline(1.0, color="gray", lw=0.8)
     ax2.set_xticks(xs, [r["quantity"].split(" [")[1].rstrip("]") for r in recs], rotation=60,
                    fontsize=7)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import jax
 import numpy as np
 import optax
 
@@ -20,7 +19,7 @@ from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent, fit_power_law
 from ..fit.records import comparison
 from ..models import linear_sgd as model
-from ..plots import COLORS, figure
+from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
 from ..theory import linear_sgd as theory
 from .base import Experiment
@@ -208,10 +207,7 @@ def plot(runs, s: Settings):
     recs = summarize(runs, s)
     exps = [r for r in recs if r["quantity"].startswith("time_exponent")]
     xs = np.arange(len(exps))
-    ax2.errorbar(xs, [r["measured"] for r in exps],
-                 yerr=np.abs(np.array([r["ci"] for r in exps]).T - [r["measured"] for r in exps]),
-                 fmt="o", label="measured (95% CI)")
-    ax2.plot(xs, [r["theory"] for r in exps], "k_", ms=14, label="min((a-1)/b, 2-1/b)")
+    records_errorbar(ax2, xs, exps, theory_label="min((a-1)/b, 2-1/b)")
     ax2.set_xticks(xs, [r["quantity"][len("time_exponent["):-1].replace(" b=" + f"{s.b:g}", "") for r in exps],
                    rotation=60, fontsize=7)
     ax2.set(ylabel="loss-vs-time exponent", title="fitted vs theory")

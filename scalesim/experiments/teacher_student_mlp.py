@@ -30,7 +30,7 @@ from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent
 from ..fit.records import comparison
 from ..models import teacher_student_mlp as model
-from ..plots import COLORS, figure
+from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
 from ..theory import teacher_student_mlp as theory
 from .base import Experiment
@@ -225,9 +225,7 @@ def plot(runs, s: Settings):
     ax.legend(fontsize=7)
     recs = [r for r in summarize(runs, s) if r["quantity"].startswith("alpha_D")]
     ds = np.array([float(r["quantity"][len("alpha_D[d="):-1]) for r in recs])
-    meas = np.array([r["measured"] for r in recs])
-    ci = np.array([r["ci"] for r in recs]).T
-    ax2.errorbar(ds, meas, yerr=np.abs(ci - meas), fmt="o", label="measured (95% CI)")
+    records_errorbar(ax2, ds, recs)
     grid = np.linspace(min(ds.min(), 2) * 0.9, ds.max() * 1.1, 100)
     ax2.plot(grid, np.asarray(theory.resolution_exponent(grid)), "k-", lw=1, label="4/d (Bahri et al.)")
     ax2.fill_between(grid, *(np.asarray(theory.resolution_exponent(grid)) * (1 + f * s.exponent_rtol) for f in (-1, 1)),
