@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scalesim.fit.chinchilla import huber
+from scalesim.fit.chinchilla import huber, log_loss_lse
 from scalesim.fit.optim import minimize_queue
 
 __all__ = ["Law", "LawFit", "fit_law", "extrapolation_error", "annealing_areas", "LAWS",
@@ -125,9 +125,7 @@ def _grid(*axes):
 
 # --- Chinchilla --------------------------------------------------------------------------
 def _chin_logp(t, X):
-    lN, lD = jnp.log(X["N"]), jnp.log(X["D"])
-    return jax.nn.logsumexp(jnp.stack([t[0] - t[3] * lN, t[1] - t[4] * lD,
-                                       jnp.broadcast_to(t[2], lN.shape)]), axis=0)
+    return log_loss_lse(t, jnp.log(X["N"]), jnp.log(X["D"]))
 
 
 CHINCHILLA = Law(
@@ -241,9 +239,7 @@ def _muen_logp(t, X):
     Rstar = jnp.exp(t[5])
     R = jnp.maximum(D / U - 1.0, 0.0)
     Dp = U + U * Rstar * (1.0 - jnp.exp(-R / Rstar))
-    lN = jnp.log(X["N"])
-    return jax.nn.logsumexp(jnp.stack([t[0] - t[3] * lN, t[1] - t[4] * jnp.log(Dp),
-                                       jnp.broadcast_to(t[2], lN.shape)]), axis=0)
+    return log_loss_lse(t, jnp.log(X["N"]), jnp.log(Dp))   # Chinchilla form with D -> D'(U, D)
 
 
 MUENNIGHOFF = Law(

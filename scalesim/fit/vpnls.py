@@ -94,6 +94,9 @@ def profile_rss(log_ab, args):
     return jnp.sum(w * r * r)
 
 
+_inner_solve_jit = jax.jit(inner_solve)
+
+
 @jax.jit
 def _grid_rss(alphas, betas, args):
     logN, logD, L, w = args
@@ -130,7 +133,7 @@ def fit_vpnls(N, D, L, *, grid_size: int = 32, grid_lo: float = 0.05, grid_hi: f
                              max_iter=max_iter)
         i = res.best()
         alpha, beta = np.exp(res.x[i])
-        c, rss_best = inner_solve(alpha, beta, *args)
+        c, rss_best = _inner_solve_jit(alpha, beta, *args)
         c = np.asarray(c)
     params = {"E": float(c[0]), "A": float(c[1]), "B": float(c[2]),
               "alpha": float(alpha), "beta": float(beta)}

@@ -31,6 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scalesim.precision import float_dtype
 
 MODES = ("hard", "easy")
 PROBES = ("exact", "trained")
@@ -137,7 +138,7 @@ def make_problem(key, n, k, p_max, f, theta, easy, probe="exact", probe_epochs=2
     Shapes depend only on (n, k, p_max), so f, theta and easy may be traced (vmapped): rows
     beyond p are drawn but masked out.  Returns (X_kept [k, n], y_kept [k], T, J_probe)."""
     k_tp, k_x, k_pr = jax.random.split(key, 3)
-    dt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    dt = float_dtype()
     T, Jp = teacher_and_probe(k_tp, n, jnp.asarray(theta, dt))
     X, y = sample(k_x, T, p_max)
     p = jnp.maximum(k, jnp.round(k / f)).astype(jnp.int32)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scalesim.precision import float_dtype
 
 
 def mixture(key, T, p, m):
@@ -109,7 +110,7 @@ def simulate(n, alpha_prune, fs, m, n_clusters, seeds, key, iters=30):
     def one(f, seed):
         kk = jax.random.fold_in(key, seed)
         k_t, k_x, k_km = jax.random.split(kk, 3)
-        dt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        dt = float_dtype()
         T = pm._unit(jax.random.normal(k_t, (n,), dt))
         X, y = mixture(k_x, T, p_max, m)
         valid = jnp.arange(p_max) < jnp.maximum(k, jnp.round(k / f)).astype(jnp.int32)

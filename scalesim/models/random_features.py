@@ -27,10 +27,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from scalesim.engine import Model
 from scalesim.validate import check_array_positive, check_nonneg, check_scalar_range
+from scalesim.precision import float_dtype
 
 
 # --------------------------------------------------------------------------- linear RF ridge
@@ -138,14 +138,14 @@ class PLRFConfig:
 
 def plrf_spectrum(cfg: PLRFConfig, dtype=None):
     """Diagonal ``D_jj = j^-2 alpha`` and target ``b_j = j^-beta`` (numpy -> jax arrays)."""
-    dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    dtype = dtype or float_dtype()
     j = jnp.arange(1, cfg.v + 1, dtype=dtype)
     return j ** (-2.0 * cfg.alpha), j ** (-cfg.beta)
 
 
 def plrf_draw_w(key, cfg: PLRFConfig, dtype=None):
     """Embedding ``W in R^{v x d}``, ``W_ij ~ N(0, 1/d)``."""
-    dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    dtype = dtype or float_dtype()
     return jax.random.normal(key, (cfg.v, cfg.d), dtype) / jnp.sqrt(cfg.d)
 
 

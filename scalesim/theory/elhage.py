@@ -25,23 +25,20 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from scalesim.precision import as_float
 
 PHASES = ("not_learned", "antipodal", "dedicated")
 
 
-def _f64(x):
-    return jnp.asarray(x, dtype=jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-
-
 def ignored_feature_loss(s) -> jax.Array:
     """Var(x) = s/3 − s²/4 for x = 0 w.p. 1 − s, U[0, 1] w.p. s (best constant output)."""
-    s = _f64(s)
+    s = as_float(s)
     return s / 3.0 - s ** 2 / 4.0
 
 
 def phase_energies(r, s) -> jax.Array:
     """Expected losses [not_learned, antipodal, dedicated] at relative importance r, density s."""
-    r, s = _f64(r), _f64(s)
+    r, s = as_float(r), as_float(s)
     v = ignored_feature_loss(s)
     return jnp.stack([r * v, (1.0 + r) * s ** 2 / 6.0, v * jnp.ones_like(r)], axis=-1)
 
@@ -59,11 +56,11 @@ def energy_margin(r, s) -> jax.Array:
 
 def boundary_not_learned_antipodal(s) -> jax.Array:
     """r at which r Var = (1 + r) s²/6, i.e. r = 2s/(4 − 5s) (s < 4/5)."""
-    s = _f64(s)
+    s = as_float(s)
     return 2.0 * s / (4.0 - 5.0 * s)
 
 
 def boundary_antipodal_dedicated(s) -> jax.Array:
     """r at which (1 + r) s²/6 = Var, i.e. r = 2/s − 5/2."""
-    s = _f64(s)
+    s = as_float(s)
     return 2.0 / s - 2.5

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gamma
+from scalesim.precision import as_float
 
 __all__ = [
     "sgd_risk",
@@ -37,10 +38,6 @@ __all__ = [
 ]
 
 
-def _f64(x):
-    return jnp.asarray(x, dtype=jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-
-
 def kernel_norm(lam, eta, batch):
     """Volterra kernel norm ``||K|| = (eta/B) sum_k lam_k / (2 - (1 + 1/B) eta lam_k)``.
 
@@ -48,7 +45,7 @@ def kernel_norm(lam, eta, batch):
     inflated by ``1/(1 - ||K||)`` (Paquette et al. 2024; random_features.md §4.x). Returns
     ``inf`` when ``eta lam_max >= 2B/(B+1)``.
     """
-    lam, eta = _f64(lam), _f64(eta)
+    lam, eta = as_float(lam), as_float(eta)
     denom = 2 - (1 + 1 / batch) * eta * lam
     norm = (eta / batch) * jnp.sum(lam / denom)
     return jnp.where(jnp.all(denom > 0), norm, jnp.inf)  # eta lam_max >= 2B/(B+1): unstable
@@ -69,7 +66,7 @@ def sgd_risk(lam, c0, eta, batch: int, sigma2, steps: int):
       c0: initial per-mode squared errors ``[d]`` (``theta*_k^2`` for ``theta_0 = 0``).
       eta: learning rate; batch: batch size B (static); sigma2: label-noise variance.
     """
-    lam, c0, eta, sigma2 = _f64(lam), _f64(c0), _f64(eta), _f64(sigma2)
+    lam, c0, eta, sigma2 = as_float(lam), as_float(c0), as_float(eta), as_float(sigma2)
     s, coup, g = _recursion_parts(lam, eta, batch, sigma2)
 
     def step(c, _):
@@ -86,14 +83,14 @@ def sgd_risk_at(lam, c0, eta, batch: int, sigma2, t):
     ``C(t) = C_inf + A^t (C_0 - C_inf)`` with ``C_inf = (I - A)^{-1} g``; exact to round-off
     against :func:`sgd_risk` when SGD is stable (random_features.md §4.x).
     """
-    lam, c0, eta, sigma2 = _f64(lam), _f64(c0), _f64(eta), _f64(sigma2)
+    lam, c0, eta, sigma2 = as_float(lam), as_float(c0), as_float(eta), as_float(sigma2)
     s, coup, g = _recursion_parts(lam, eta, batch, sigma2)
     a_mat = jnp.diag(s) + coup * jnp.outer(lam, lam)
     mu, q = jnp.linalg.eigh(a_mat)
     c_inf = jnp.linalg.solve(jnp.eye(lam.size, dtype=lam.dtype) - a_mat, g)
     left = q.T @ lam
     right = q.T @ (c0 - c_inf)
-    t = _f64(t)
+    t = as_float(t)
     decay = jnp.sign(mu)[None, :] ** jnp.round(t)[..., None] * jnp.abs(mu)[None, :] ** t[..., None]
     return (decay * (left * right)[None, :]).sum(-1).reshape(jnp.shape(t)) + jnp.dot(lam, c_inf) + sigma2
 
@@ -105,7 +102,7 @@ def time_exponent(a, b):
     ``t^-(2 - 1/b)`` (Paquette et al. 2024's ``K_pp`` with ``b = 2 alpha``), which dominates
     when ``a > 2b``; see :func:`sgd_time_exponent`.
     """
-    return (_f64(a) - 1) / _f64(b)
+    return (as_float(a) - 1) / as_float(b)
 
 
 def sgd_time_exponent(a, b):
@@ -114,7 +111,7 @@ def sgd_time_exponent(a, b):
     [D] from the asymptotics of Paquette et al. 2024 (random_features.md §4, term table) in
     the generic notation; at ``a = 2b`` the two coincide.
     """
-    return jnp.minimum(time_exponent(a, b), 2 - 1 / _f64(b))
+    return jnp.minimum(time_exponent(a, b), 2 - 1 / as_float(b))
 
 
 def time_limited_risk(a, b, eta_t):
@@ -123,7 +120,7 @@ def time_limited_risk(a, b, eta_t):
     From ``sum_k k^-a exp(-2 eta t k^-b) ~ int dk k^-a exp(-2 eta t k^-b)`` (infinite width, no
     SGD noise); the leading term of Paquette et al. 2024's ``F_pp`` in the generic notation.
     """
-    a, b, eta_t = _f64(a), _f64(b), _f64(eta_t)
+    a, b, eta_t = as_float(a), as_float(b), as_float(eta_t)
     e = (a - 1) / b
     return gamma(e) / b * (2 * eta_t) ** (-e)
 
@@ -135,8 +132,8 @@ def power_law_problem(d: int, a, b):
     """
     if not any(isinstance(v, jax.core.Tracer) for v in (a, b)):
         _check_exponents(a, b)
-    k = jnp.arange(1, d + 1, dtype=_f64(0.0).dtype)
-    return k ** (-_f64(b)), k ** (-(_f64(a) - _f64(b)))
+    k = jnp.arange(1, d + 1, dtype=as_float(0.0).dtype)
+    return k ** (-as_float(b)), k ** (-(as_float(a) - as_float(b)))
 
 
 def _check_exponents(a, b):

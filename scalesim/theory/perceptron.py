@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfinv, ndtr, ndtri
+from scalesim.precision import float_dtype
 
 MODES = ("hard", "easy")
 Z_MAX = 10.0     # truncation of Gaussian integrals (phi(10) ~ 8e-23)
@@ -51,10 +52,6 @@ V_MAX = 9.0
 # Status codes of a solve.
 OK, FOLD, SPURIOUS, NOT_CONVERGED = 0, 1, 2, 3
 STATUS_NAMES = {OK: "ok", FOLD: "fold", SPURIOUS: "spurious", NOT_CONVERGED: "not-converged"}
-
-
-def _dtype():
-    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
 
 
 def check_inputs(alpha, f, theta, mode):
@@ -114,7 +111,7 @@ def _is_easy(mode):
 def kept_interval(f, mode):
     """Kept |z| range: keep-hard |z| < gamma, f = erf(gamma/sqrt2); keep-easy |z| > gamma,
     f = 2 H(gamma) (note section 1).  Returns (lo, hi) of the z >= 0 half."""
-    f = jnp.asarray(f, _dtype())
+    f = jnp.asarray(f, float_dtype())
     easy = _is_easy(mode)
     fs = jnp.where(f < 1.0, f, 0.5)
     g_hard = jnp.minimum(jnp.where(f < 1.0, math.sqrt(2.0) * erfinv(fs), Z_MAX), Z_MAX)
@@ -201,11 +198,11 @@ def _max_eps_grid():
 def _global_theta0(alpha, f, mode, n_bisect=40):
     """Nested global scheme (note: pitfalls): kappa_max = largest kappa with max_eps B0 >= 0.
     Returns a starting point (eps, kappa) for the Newton polish; avoids spurious roots."""
-    grid = jnp.asarray(_max_eps_grid(), _dtype())
+    grid = jnp.asarray(_max_eps_grid(), float_dtype())
     bmax = lambda k: jnp.max(jax.vmap(lambda e: B0(e, k, alpha, f, mode))(grid))
 
     hi = jax.lax.while_loop(lambda k: bmax(k) >= 0.0, lambda k: 2.0 * k,
-                            jnp.asarray(0.5, _dtype()))
+                            jnp.asarray(0.5, float_dtype()))
 
     def bis(_, lohi):
         lo, hi = lohi
@@ -236,7 +233,7 @@ def solve_theta0(alpha, f=1.0, mode="hard"):
     Global nested search for kappa_max, then Newton polish of (dB0/deps, B0) = 0, with IFT
     derivatives w.r.t. alpha and f.  Returns dict(eps, R, rho, kappa, residual, status).
     """
-    dt = _dtype()
+    dt = float_dtype()
     alpha, f = jnp.asarray(alpha, dt), jnp.asarray(f, dt)
     x0 = jax.lax.stop_gradient(_global_theta0(alpha, f, mode))
     F = lambda x: _residual0(x, alpha, f, mode)
@@ -381,7 +378,7 @@ def solve(alpha, f, theta, mode="hard"):
     jit/vmap-able; mode is "hard"/"easy" or a traced bool (easy=True), so one compiled
     program serves both modes.  For theta == 0 use ``solve_theta0`` (B is singular there).
     """
-    dt = _dtype()
+    dt = float_dtype()
     alpha, f, theta = (jnp.asarray(v, dt) for v in (alpha, f, theta))
     full = solve_theta0(jax.lax.stop_gradient(alpha), 1.0, "hard")
     x1 = jnp.stack([jnp.pi * full["eps"], jnp.asarray(jnp.pi / 2, dt), full["kappa"]])
@@ -418,7 +415,7 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
     between); after the branch ends (fold) every later point has status FOLD and eps = nan.
     Values only (use ``solve`` for derivatives).  Returns dict of arrays [len(f_grid)].
     """
-    dt = _dtype()
+    dt = float_dtype()
     alpha, theta = jnp.asarray(alpha, dt), jnp.asarray(theta, dt)
     f_grid = jnp.asarray(f_grid, dt)
     x1 = _start(alpha, theta)

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from scalesim.theory import linear_sgd
 from scalesim.theory import random_features as rf
+from scalesim.precision import as_float, float_dtype
 from scalesim.validate import check_scalar_range
 
 
@@ -39,8 +40,8 @@ def _check(alpha, beta):
 def plrf_spectrum(alpha, beta, v: int):
     """``(lam_j = j^-2 alpha, w2_j = b_j^2 = j^-2 beta)`` for j = 1..v (differentiable)."""
     _check(alpha, beta)
-    j = jnp.arange(1, int(v) + 1, dtype=rf._f64(0.0).dtype)
-    return j ** (-2.0 * rf._f64(alpha)), j ** (-2.0 * rf._f64(beta))
+    j = jnp.arange(1, int(v) + 1, dtype=float_dtype())
+    return j ** (-2.0 * as_float(alpha)), j ** (-2.0 * as_float(beta))
 
 
 def plrf_f0(alpha, beta, d, v: int):
@@ -65,7 +66,7 @@ def plrf_f0_continuum(alpha, beta, d, v: int):
     check_scalar_range("alpha", 2 * alpha, lo=1.0, lo_open=True)
     c = (math.pi / (2 * alpha)) / math.sin(math.pi / (2 * alpha))
     kappa = c ** (-2 * alpha)
-    j = jnp.arange(1, int(v) + 1, dtype=rf._f64(0.0).dtype)
+    j = jnp.arange(1, int(v) + 1, dtype=float_dtype())
     return 0.5 * jnp.sum(j ** (-2 * (alpha + beta)) / (1 + kappa * d ** (2 * alpha) * j ** (-2 * alpha)))
 
 

@@ -27,14 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from scalesim.validate import check_array_positive, check_nonneg, check_scalar_range
+from scalesim.precision import as_float
 
 _MAXIT = 60
 _TOL = 1e-9  # relative step; quadratic convergence => returned kappa is ~1e-16 accurate
-
-
-def _f64(x):
-    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    return jnp.asarray(x, dtype)
 
 
 # --------------------------------------------------------------------------- spectra
@@ -51,9 +47,9 @@ def power_law_spectrum(a, b, n_modes: int, *, scale=1.0):
         check_scalar_range("b", b, lo=0.0, lo_open=True)
     if int(n_modes) < 1:
         raise ValueError(f"n_modes must be a positive integer, got {n_modes}")
-    k = jnp.arange(1, int(n_modes) + 1, dtype=_f64(0.0).dtype)
-    lam = scale * k ** (-_f64(b))
-    w2 = k ** (-(_f64(a) - _f64(b)))
+    k = jnp.arange(1, int(n_modes) + 1, dtype=as_float(0.0).dtype)
+    lam = scale * k ** (-as_float(b))
+    w2 = k ** (-(as_float(a) - as_float(b)))
     return lam, w2
 
 
@@ -222,7 +218,7 @@ def _kappa_inv(lam, inv_n, inv_p, ridge):
 
 
 def _inv(n):
-    return 1.0 / _f64(n)
+    return 1.0 / as_float(n)
 
 
 def _check_sizes(n_features, n_samples, ridge, sigma2=0.0):
@@ -247,7 +243,7 @@ def rf_kappa(lam, n_features, n_samples, ridge):
     Sizes and ridge broadcast (scalars here; use vmap for grids).
     """
     _check_sizes(n_features, n_samples, ridge)
-    return _kappa_inv(_f64(lam), _inv(n_features), _inv(n_samples), _f64(ridge))
+    return _kappa_inv(as_float(lam), _inv(n_features), _inv(n_samples), as_float(ridge))
 
 
 @jax.jit
@@ -271,8 +267,8 @@ def rf_error(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
     P = inf and ridge = 0 is the approximation floor ``kappa2 tf(kappa2)``, ``df1 = N``.
     """
     _check_sizes(n_features, n_samples, ridge, sigma2)
-    return _rf_error_inv(_f64(lam), _f64(w2), _inv(n_features), _inv(n_samples), _f64(ridge),
-                         _f64(sigma2))
+    return _rf_error_inv(as_float(lam), as_float(w2), _inv(n_features), _inv(n_samples), as_float(ridge),
+                         as_float(sigma2))
 
 
 def krr_error(lam, w2, n_samples, ridge, sigma2=0.0):
@@ -404,11 +400,11 @@ def rf_error_grid(lam, w2, n_features, n_samples, ridge, sigma2=0.0, *, method="
         raise ValueError(f"method must be 'table' or 'exact', got {method!r}")
     if int(n_table) < 16:
         raise ValueError(f"n_table must be >= 16, got {n_table}")
-    n, p, r, s = jnp.broadcast_arrays(_inv(n_features), _inv(n_samples), _f64(ridge), _f64(sigma2))
+    n, p, r, s = jnp.broadcast_arrays(_inv(n_features), _inv(n_samples), as_float(ridge), as_float(sigma2))
     if method == "exact":
-        fn = jax.vmap(lambda a, b, c, d: _rf_error_inv(_f64(lam), _f64(w2), a, b, c, d))
+        fn = jax.vmap(lambda a, b, c, d: _rf_error_inv(as_float(lam), as_float(w2), a, b, c, d))
         return fn(n.ravel(), p.ravel(), r.ravel(), s.ravel()).reshape(n.shape)
-    out = _table_error_jit(_f64(lam), _f64(w2), n.ravel(), p.ravel(), r.ravel(), s.ravel(),
+    out = _table_error_jit(as_float(lam), as_float(w2), n.ravel(), p.ravel(), r.ravel(), s.ravel(),
                            n_table=int(n_table))
     return out.reshape(n.shape)
 
@@ -423,8 +419,8 @@ def variance_limited_coefficients(lam, w2, n_features, n_samples, ridge, sigma2=
     coefficient is ``N * L(N)`` (the expansion of ``1/(1 - N/P)``, notes §2).
     """
     _check_sizes(n_features, n_samples, ridge, sigma2)
-    lam, w2, ridge, sigma2 = _f64(lam), _f64(w2), _f64(ridge), _f64(sigma2)
-    zero = _f64(0.0)
+    lam, w2, ridge, sigma2 = as_float(lam), as_float(w2), as_float(ridge), as_float(sigma2)
+    zero = as_float(0.0)
     c_n = jax.grad(lambda e: _rf_error_inv(lam, w2, e, _inv(n_samples), ridge, sigma2))(zero)
     c_p = jax.grad(lambda e: _rf_error_inv(lam, w2, _inv(n_features), e, ridge, sigma2))(zero)
     return c_n, c_p
@@ -442,7 +438,7 @@ def maloney_closed_form(n_features, n_samples, alpha, *, w2=1.0, lam_plus=1.0):
         check_scalar_range("alpha", alpha, lo=0.0, lo_open=True)
     check_array_positive("n_features", n_features)
     check_array_positive("n_samples", n_samples)
-    n, t, alpha = _f64(n_features), _f64(n_samples), _f64(alpha)
+    n, t, alpha = as_float(n_features), as_float(n_samples), as_float(alpha)
     lo, hi = jnp.minimum(n, t), jnp.maximum(n, t)
     c = (jnp.pi / (1 + alpha)) / jnp.sin(jnp.pi / (1 + alpha))
     return w2 * lam_plus * c ** (1 + alpha) * lo ** (-alpha) / (1.0 - lo / hi)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import zeta
+from scalesim.precision import as_float
 
 EV, EV2 = 1.0, 4.0 / 3.0  # moments of v ~ U(0, 2)
 
@@ -38,20 +39,16 @@ EXPONENTS = {
 }
 
 
-def _f64(x):
-    return jnp.asarray(x, dtype=jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-
-
 def power_law_frequencies(alpha, n: int) -> jax.Array:
     """p_i = i^{-α} / Σ_{j≤n} j^{-α}, i = 1 … n (paper α; the authors' code uses α − 1)."""
-    alpha = _f64(alpha)
+    alpha = as_float(alpha)
     w = jnp.arange(1, n + 1, dtype=alpha.dtype) ** (-alpha)
     return w / jnp.sum(w)
 
 
 def named_frequencies(name: str, n: int) -> jax.Array:
     """The non-power-law distributions of the authors' exp-17 (0-based i), normalised."""
-    i = jnp.arange(n, dtype=_f64(0.0).dtype)
+    i = jnp.arange(n, dtype=as_float(0.0).dtype)
     table = {"exponential": lambda: jnp.exp(-i / 1000.0), "exponential1": lambda: jnp.exp(-i / 400.0),
              "linear": lambda: (n - i) / n, "power": lambda: (i + 1.0) ** -1.2}
     if name not in table:
@@ -65,7 +62,7 @@ def weak_loss(p, m, ev=EV, ev2=EV2) -> jax.Array:
 
     m may be a traced integer (features 1..m are the represented ones); differentiable in p.
     """
-    p = _f64(p)
+    p = as_float(p)
     tail = jnp.arange(p.shape[-1]) >= m
     return jnp.sum(jnp.where(tail, p * (ev2 - p * ev ** 2), 0.0), axis=-1)
 
@@ -73,8 +70,8 @@ def weak_loss(p, m, ev=EV, ev2=EV2) -> jax.Array:
 def unlearned_loss(p, represented, ev=EV, ev2=EV2) -> jax.Array:
     """Σ_{i not represented} p_i (E v² − p_i (E v)²): the weak-regime loss of a model that stores
     the features flagged in ``represented`` (bool/0-1 [n]) perfectly and ignores the rest."""
-    p = _f64(p)
-    return jnp.sum((1.0 - _f64(represented)) * p * (ev2 - p * ev ** 2), axis=-1)
+    p = as_float(p)
+    return jnp.sum((1.0 - as_float(represented)) * p * (ev2 - p * ev ** 2), axis=-1)
 
 
 def weak_loss_power(alpha, n: int, m) -> jax.Array:
@@ -94,31 +91,31 @@ def weak_loss_continuous(alpha, m, n: int | None = None) -> jax.Array:
     Equals `weak_loss_power` at integer m.  Requires α > 1 (jax's Hurwitz ζ(s, q) is only
     defined for s > 1; for α ≤ 1 use the explicit sum); n=None is the n → ∞ limit.
     """
-    alpha, m = _f64(alpha), _f64(m)
+    alpha, m = as_float(alpha), as_float(m)
     Z = _tail(alpha, 0.0, n)
     return EV2 * _tail(alpha, m, n) / Z - EV ** 2 * _tail(2.0 * alpha, m, n) / Z ** 2
 
 
 def weak_loss_asymptotic(alpha, m) -> jax.Array:
     """(4/3) m^{1−α} / ((α − 1) ζ(α)): the leading large-m, n → ∞ behaviour (α > 1)."""
-    alpha, m = _f64(alpha), _f64(m)
+    alpha, m = as_float(alpha), as_float(m)
     return EV2 * m ** (1.0 - alpha) / ((alpha - 1.0) * zeta(alpha, 1.0))
 
 
 def weak_local_exponent(alpha, m, n: int | None = None) -> jax.Array:
     """−d log L_weak / d log m at (continuous) m; tends to α − 1 as m → ∞ with n = ∞."""
-    m = _f64(m)
+    m = as_float(m)
     return -m * jax.grad(lambda mm: jnp.log(weak_loss_continuous(alpha, mm, n)))(m)
 
 
 def weak_exponent(alpha) -> jax.Array:
     """Asymptotic weak-regime model exponent α_m = α − 1 (Liu et al. 2025, Fig. 4b)."""
-    return _f64(alpha) - 1.0
+    return as_float(alpha) - 1.0
 
 
 def loglog_slope(x, y) -> jax.Array:
     """−(least-squares slope of log y on log x): the exponent a finite sweep would report."""
-    lx, ly = jnp.log(_f64(x)), jnp.log(_f64(y))
+    lx, ly = jnp.log(as_float(x)), jnp.log(as_float(y))
     lx0 = lx - jnp.mean(lx)
     return -jnp.sum(lx0 * (ly - jnp.mean(ly))) / jnp.sum(lx0 ** 2)
 
@@ -134,21 +131,21 @@ def fitted_weak_exponent(alpha, n: int, ms) -> jax.Array:
 def overlap_lower_bound(n, m) -> jax.Array:
     """Welch / frame-potential bound on mean_{i≠j} (Ŵ_i·Ŵ_j)² for n unit vectors in R^m:
     (n − m) / (m (n − 1)) (0 if n ≤ m); ≈ 1/m for n ≫ m."""
-    n, m = _f64(n), _f64(m)
+    n, m = as_float(n), as_float(m)
     return jnp.maximum(n - m, 0.0) / (m * (n - 1.0))
 
 
 def random_overlap(m) -> jax.Array:
     """E (u·v)² = 1/m for independent uniform unit vectors in R^m."""
-    return 1.0 / _f64(m)
+    return 1.0 / as_float(m)
 
 
 def random_overlap_var(m) -> jax.Array:
     """Var (u·v)² = 3/(m(m+2)) − 1/m² = 2(m − 1)/(m² (m + 2)) for uniform unit vectors."""
-    m = _f64(m)
+    m = as_float(m)
     return 2.0 * (m - 1.0) / (m ** 2 * (m + 2.0))
 
 
 def strong_exponent(alpha) -> jax.Array:
     """Working hypothesis α_m,strong ≈ max(1, 2(α − 1)) (paper Fig. 5e guide lines) [unverified]."""
-    return jnp.maximum(1.0, 2.0 * (_f64(alpha) - 1.0))
+    return jnp.maximum(1.0, 2.0 * (as_float(alpha) - 1.0))
