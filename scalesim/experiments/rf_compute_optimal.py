@@ -56,13 +56,14 @@ __all__ = ["Settings", "Point", "EXPERIMENT", "frontier", "phase_curves"]
 class Settings:
     """Knobs of ``rf-compute-optimal`` (each settable with ``--set key=value``)."""
 
-    phases: tuple[tuple[float, float], ...] = ((1.0, 0.25), (1.0, 0.75), (1.0, 1.5))  # (alpha, beta): Ia, II, III
-    dims: tuple[int, ...] = (16, 32, 64, 128, 256)  # model sizes d (one compiled program each)
+    alphas: tuple[float, ...] = (1.0, 1.0, 1.0)  # phase points (alphas[i], betas[i]): data exponent, 2 alpha > 1
+    betas: tuple[float, ...] = (0.25, 0.75, 1.5)  # target exponents: Ia (2 beta < 1), II (beta < alpha), III
+    dims: tuple[int, ...] = (16, 32, 64, 128, 256, 512)  # model sizes d (one compiled program each)
     v_ratio: int = 10  # v = v_ratio * d latent dimensions (Paquette et al. use v = 10 d)
-    seeds: int = 32  # ensemble members (W draw + data stream) per (phase, d)
+    seeds: int = 48  # ensemble members (W draw + data stream) per (phase, d)
     batch: int = 1  # SGD batch B
     lr_scale: float = 0.5  # lr = lr_scale / tr(K)
-    f_max: float = 1.0e6  # compute budget f = d B t: size d runs ceil(f_max / (d B)) steps
+    f_max: float = 4.0e6  # compute budget f = d B t: size d runs ceil(f_max / (d B)) steps
     n_records: int = 60  # recorded steps per run (geometric)
     n_compute: int = 48  # points of the common compute grid
     t_min: int = 30  # sim-vs-theory ratios use t >= t_min
@@ -71,17 +72,15 @@ class Settings:
     seed: int = 0  # root PRNG seed
 
     def __post_init__(self):
-        if not self.phases:
-            raise ValueError("phases must be non-empty")
-        check_unique("phases", self.phases)
-        for ab in self.phases:
-            if len(ab) != 2:
-                raise ValueError(f"phases must hold (alpha, beta) pairs; got {ab!r}")
-            alpha, beta = float(ab[0]), float(ab[1])
-            check_range("phases", alpha, 0.5, None, lo_open=True)  # 2 alpha > 1 (Ia, II, III)
-            check_range("phases", beta, 0.0, None, lo_open=True)
+        if not self.alphas or len(self.alphas) != len(self.betas):
+            raise ValueError(f"alphas and betas must be non-empty and of equal length (one phase point "
+                             f"each); got {len(self.alphas)} and {len(self.betas)}")
+        check_unique("phases (alphas, betas)", self.phases)
+        for alpha, beta in self.phases:
+            check_range("alphas", alpha, 0.5, None, lo_open=True)  # 2 alpha > 1: Ia, II, III
+            check_range("betas", beta, 0.0, None, lo_open=True)
             if 2 * beta == 1 or beta == alpha:
-                raise ValueError(f"phases: (alpha, beta) = {ab} lies on a phase boundary")
+                raise ValueError(f"betas: (alpha, beta) = {(alpha, beta)} lies on a phase boundary")
         check_positive_ints("dims", self.dims)
         check_unique("dims", self.dims)
         if len(self.dims) < 3 or list(self.dims) != sorted(self.dims):
@@ -106,6 +105,11 @@ class Settings:
         check_positive_ints("t_min", self.t_min)
         check_range("ratio_tol", self.ratio_tol, 0.0, None)
         check_positive_ints("n_boot", self.n_boot)
+
+    @property
+    def phases(self) -> tuple[tuple[float, float], ...]:
+        """The phase points ``(alpha, beta)``."""
+        return tuple((float(a), float(b)) for a, b in zip(self.alphas, self.betas))
 
 
 @dataclasses.dataclass(frozen=True)
