@@ -110,6 +110,7 @@ def random_features():
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from scalesim.config import from_dict
 from scalesim.experiments import REGISTRY, run_experiment
@@ -161,6 +162,7 @@ for ax, (regime, title, xlabel, ylabel) in zip(axes.flat, panels):
     slope = 1.0 if var else bs.alpha_k
     ax.plot(x, th[0] * (x / x[0]) ** -slope, ":", color="gray", label=f"x^-{slope:g} ({'1/x' if var else 'alpha_K'})")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7)
 fig.suptitle(f"linear random features, lambda_k = k^-(1 + alpha_K), alpha_K = {bs.alpha_k:g}, S = {bs.n_modes} modes")
 fig.tight_layout()
@@ -212,6 +214,8 @@ for k, (alpha, beta) in enumerate(cs.phases):
     for d in dims:
         ax.axhline(d, color="gray", lw=0.4)
     ax.set(xscale="log", yscale="log", xlabel="compute f", ylabel="compute-optimal d*")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_title(f"eta: sim {e['measured']:.2f} [{e['ci'][0]:.2f}, {e['ci'][1]:.2f}], "
                  f"window theory {e['theory']:.2f}, asymptotic {e['asymptotic']:.3f}", fontsize=8)
     ax.legend(fontsize=6)
@@ -230,7 +234,9 @@ plt.show()'''
 ax.plot([0.5, 2.2], [0.5, 0.5], "k-", lw=1)
 ax.plot([0.5, 2.2], [0.5, 2.2], "k-", lw=1)
 ax.axvline(0.5, color="k", lw=1)
-for txt, (x0, y0) in {"Ia": (1.5, 0.2), "II": (1.8, 0.9), "III": (0.8, 1.7)}.items():
+ax.axvspan(0.4, 0.5, color="gray", alpha=0.2)
+ax.text(0.42, 1.0, "2 alpha < 1: Ib, Ic, IV (not run)", rotation=90, fontsize=7, va="center")
+for txt, (x0, y0) in {"Ia": (1.8, 0.15), "II": (1.8, 0.9), "III": (0.8, 1.7)}.items():
     ax.text(x0, y0, txt, fontsize=14, color="gray")
 for alpha, beta in cs.phases:
     co = plrf.compute_optimal_exponents(alpha, beta)
