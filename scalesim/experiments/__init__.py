@@ -2,6 +2,7 @@
 
 from . import elhage, pruning, random_features, superposition
 from .base import Experiment, report, run_experiment
+from .rf_compute_optimal import EXPERIMENT as _rf_compute_optimal
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
 from .teacher_student_mlp import EXPERIMENT as _teacher_student_mlp
 
@@ -12,6 +13,7 @@ REGISTRY: dict[str, Experiment] = {
         _teacher_student_mlp,
         random_features.BAHRI_REGIMES,
         random_features.RF_DUALITY,
+        _rf_compute_optimal,
         superposition.GRID,
         superposition.LARGE,
         superposition.DENSITY,

@@ -87,7 +87,10 @@ def sgd_risk_at(lam, c0, eta, batch: int, sigma2, t):
     s, coup, g = _recursion_parts(lam, eta, batch, sigma2)
     a_mat = jnp.diag(s) + coup * jnp.outer(lam, lam)
     mu, q = jnp.linalg.eigh(a_mat)
-    c_inf = jnp.linalg.solve(jnp.eye(lam.size, dtype=lam.dtype) - a_mat, g)
+    # (I - A)^{-1} g from the same eigendecomposition (A is symmetric): no separate LU, whose
+    # batched LAPACK call could run concurrently with the batched eigh under vmap and deadlock
+    # jaxlib 0.10's CPU thread pool (both block in ParallelBatchMap on a 2-thread pool)
+    c_inf = q @ ((q.T @ g) / (1 - mu))
     left = q.T @ lam
     right = q.T @ (c0 - c_inf)
     t = as_float(t)

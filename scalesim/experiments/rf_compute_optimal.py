@@ -1,0 +1,362 @@
+"""``rf-compute-optimal``: compute-optimal PLRF under one-pass SGD (Paquette et al. 2024).
+
+Power-law random features (Paquette, Paquette, Xiao & Pennington, arXiv 2405.15074;
+``shared/research/random_features.md`` §4): ``x_j ~ N(0, j^-2 alpha)`` (j <= v = v_ratio d),
+target ``<x, b>`` with ``b_j = j^-beta``, features ``W^T x`` (``W_ij ~ N(0, 1/d)``), risk
+``P = (1/2) E(<W^T x, theta> - y)^2``, one-pass batch-mean SGD from ``theta_0 = 0`` with
+``lr = lr_scale / tr(K)``, ``K = W^T D W`` (so ``lr`` ~ Paquette's ``0.5 / sum_j j^-2 alpha``).
+
+One sweep point = one phase point ``(alpha, beta)`` and one model size ``d``: an ensemble of
+``seeds`` members (each its own ``W`` and data stream) trained by
+:func:`scalesim.engine.train_ensemble` for ``ceil(f_max / (d B))`` steps.  Compute is
+``f = d * B * t`` (``d`` parameters times ``r = B t`` samples; notes §4).
+
+Summary, per phase point:
+
+* the compute-optimal frontier ``P*(f) = min_d P(f, d)`` on a common geometric compute grid,
+  with ``d*(f)`` and ``P*(f)`` interpolated by a parabola in ``log d`` through the best ladder
+  size and its two neighbours; ``eta`` (``P* ~ f^-eta``) and ``xi`` (``d* ~ f^xi``) are
+  least-squares slopes over the window of ``f`` where the theory's best size is interior to the
+  ladder; CIs by bootstrapping members.
+* theory: the same frontier and fits built from the exact expected SGD risk
+  (:func:`scalesim.theory.plrf.plrf_sgd_risk`, notes §3.4) of the *same* ``W`` draws — the
+  finite-size prediction on the same window, which ``agrees`` is decided against.  The
+  asymptotic exponents of :func:`scalesim.theory.plrf.compute_optimal_exponents` (notes §4
+  table) are reported next to it: finite ladders converge to them slowly.
+* ``sim_over_theory``: seed-averaged simulated risk over the exact risk for ``t >= t_min``.
+
+Phases: only ``2 alpha > 1`` (Paquette Ia, II, III) is accepted, the region where ``v -> inf``
+is allowed and the exponents are derived here; Ib/Ic/IV need ``lr ~ 1/tr(D)`` scaling with ``v``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..config import check_positive_ints, check_range, check_unique
+from ..engine import geometric_steps, train_ensemble, warn_diverged
+from ..fit.records import comparison
+from ..models import random_features as mrf
+from ..plots import COLORS, figure
+from ..rng import root_key, stream
+from ..theory import plrf
+from .base import Experiment
+
+__all__ = ["Settings", "Point", "EXPERIMENT", "frontier", "phase_curves"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Knobs of ``rf-compute-optimal`` (each settable with ``--set key=value``)."""
+
+    alphas: tuple[float, ...] = (1.0, 1.0, 1.0)  # phase points (alphas[i], betas[i]): data exponent, 2 alpha > 1
+    betas: tuple[float, ...] = (0.25, 0.75, 1.5)  # target exponents: Ia (2 beta < 1), II (beta < alpha), III
+    dims: tuple[int, ...] = (16, 32, 64, 128, 256, 512)  # model sizes d (one compiled program each)
+    v_ratio: int = 10  # v = v_ratio * d latent dimensions (Paquette et al. use v = 10 d)
+    seeds: int = 48  # ensemble members (W draw + data stream) per (phase, d)
+    batch: int = 1  # SGD batch B
+    lr_scale: float = 0.5  # lr = lr_scale / tr(K)
+    f_max: float = 4.0e6  # compute budget f = d B t: size d runs ceil(f_max / (d B)) steps
+    n_records: int = 60  # recorded steps per run (geometric)
+    n_compute: int = 48  # points of the common compute grid
+    t_min: int = 30  # sim-vs-theory ratios use t >= t_min
+    ratio_tol: float = 0.02  # stated systematic tolerance on sim/theory
+    n_boot: int = 400  # bootstrap resamples (members, independently per d)
+    seed: int = 0  # root PRNG seed
+
+    def __post_init__(self):
+        if not self.alphas or len(self.alphas) != len(self.betas):
+            raise ValueError(f"alphas and betas must be non-empty and of equal length (one phase point "
+                             f"each); got {len(self.alphas)} and {len(self.betas)}")
+        check_unique("phases (alphas, betas)", self.phases)
+        for alpha, beta in self.phases:
+            check_range("alphas", alpha, 0.5, None, lo_open=True)  # 2 alpha > 1: Ia, II, III
+            check_range("betas", beta, 0.0, None, lo_open=True)
+            if 2 * beta == 1 or beta == alpha:
+                raise ValueError(f"betas: (alpha, beta) = {(alpha, beta)} lies on a phase boundary")
+        check_positive_ints("dims", self.dims)
+        check_unique("dims", self.dims)
+        if len(self.dims) < 3 or list(self.dims) != sorted(self.dims):
+            raise ValueError(f"dims must be >= 3 increasing sizes (a parabola needs 3); got {self.dims}")
+        check_positive_ints("v_ratio", self.v_ratio)
+        if self.v_ratio < 2:
+            raise ValueError(f"v_ratio must be >= 2 (v > d); got {self.v_ratio}")
+        check_positive_ints("seeds", self.seeds)
+        if self.seeds < 2:
+            raise ValueError(f"seeds must be >= 2 for a bootstrap CI; got {self.seeds}")
+        check_positive_ints("batch", self.batch)
+        check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
+        check_range("f_max", self.f_max, 0.0, None, lo_open=True)
+        if self.f_max < 100 * max(self.dims) * self.batch:
+            raise ValueError(f"f_max must be >= 100 * max(dims) * batch (>= 100 steps for every d); got {self.f_max}")
+        check_positive_ints("n_records", self.n_records)
+        if self.n_records < 8:
+            raise ValueError(f"n_records must be >= 8; got {self.n_records}")
+        check_positive_ints("n_compute", self.n_compute)
+        if self.n_compute < 8:
+            raise ValueError(f"n_compute must be >= 8; got {self.n_compute}")
+        check_positive_ints("t_min", self.t_min)
+        check_range("ratio_tol", self.ratio_tol, 0.0, None)
+        check_positive_ints("n_boot", self.n_boot)
+
+    @property
+    def phases(self) -> tuple[tuple[float, float], ...]:
+        """The phase points ``(alpha, beta)``."""
+        return tuple((float(a), float(b)) for a, b in zip(self.alphas, self.betas))
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    alpha: float
+    beta: float
+    d: int
+
+
+def settings(quick: bool) -> Settings:
+    if quick:
+        return Settings(dims=(8, 16, 32, 64), seeds=96, f_max=3.0e4, n_records=40, n_compute=32,
+                        n_boot=200)
+    return Settings()
+
+
+def sweep(s: Settings) -> list[Point]:
+    return [Point(float(a), float(b), int(d)) for a, b in s.phases for d in s.dims]
+
+
+def _sgd(h: mrf.PLRFHyper):
+    return optax.sgd(h.lr)
+
+
+def _steps(d: int, s: Settings) -> int:
+    return int(math.ceil(s.f_max / (d * s.batch)))
+
+
+@partial(jax.jit, static_argnames=("batch",))
+def _theory(ws, alpha, beta, lr_scale, batch, t):
+    """Exact expected SGD risk of every member's W (float64), its lr and kernel norm."""
+    one = lambda w: plrf.plrf_sgd_risk(w.astype(jnp.float64), alpha, beta, lr_scale, batch, t)
+    return jax.vmap(one)(ws)
+
+
+def run_point(p: Point, s: Settings):
+    cfg = mrf.PLRFConfig(alpha=p.alpha, beta=p.beta, v=s.v_ratio * p.d, d=p.d)
+    steps = _steps(p.d, s)
+    rec = geometric_steps(steps, s.n_records)
+    # W draws: member i of (phase, d) uses fold_in(stream, i); simulated in float32, the theory
+    # sees exactly the same (float32-valued) W in float64
+    wkey = stream(root_key(s.seed), f"plrf-w/{p.alpha:g}/{p.beta:g}/{p.d}")
+    ws = jax.vmap(lambda i: mrf.plrf_draw_w(jax.random.fold_in(wkey, i), cfg, jnp.float32))(
+        jnp.arange(s.seeds))
+    t0 = time.perf_counter()
+    risk_th, lr, knorm = map(np.asarray, _theory(ws, p.alpha, p.beta, s.lr_scale, s.batch,
+                                                 jnp.asarray(rec, jnp.float64)))
+    theory_seconds = time.perf_counter() - t0
+    if np.any(~np.isfinite(knorm)) or np.any(knorm >= 1):
+        raise ValueError(f"lr_scale={s.lr_scale} is unstable at d={p.d}, B={s.batch}: "
+                         f"max ||K|| = {np.max(knorm):.3f} >= 1")
+    hyper = mrf.PLRFHyper(lr=jnp.asarray(lr, jnp.float32), w=ws)
+    t0 = time.perf_counter()
+    res = train_ensemble(mrf.PLRF_MODEL, cfg, hyper, _sgd,
+                         key=stream(root_key(s.seed), f"plrf-sgd/{p.alpha:g}/{p.beta:g}/{p.d}"),
+                         steps=steps, batch_size=s.batch, record_steps=rec)
+    wall = time.perf_counter() - t0
+    metrics = {"alpha": p.alpha, "beta": p.beta, "d": p.d, "v": cfg.v, "steps": steps,
+               "members": s.seeds, "diverged": int(res.diverged.sum()),
+               "kernel_norm_max": float(knorm.max()), "train_seconds": wall,
+               "theory_seconds": theory_seconds}
+    arrays = {"steps": rec, "risk": res.metrics["risk"].astype(np.float64), "theory_risk": risk_th,
+              "lr": lr, "diverged": res.diverged, "member_ids": res.member_ids}
+    return metrics, arrays
+
+
+# --------------------------------------------------------------------------- frontier
+def compute_grid(s: Settings) -> np.ndarray:
+    """Common geometric compute grid ``f`` from ``min(dims) B t_min`` to ``f_max``."""
+    return np.geomspace(min(s.dims) * s.batch * s.t_min, s.f_max, s.n_compute)
+
+
+def _interp_loglog(t_rec, curves, t):
+    """Risk curves ``[..., T]`` (at record steps) at steps ``t`` (log-log linear); NaN outside."""
+    lt = np.log(t_rec[1:])
+    lc = np.log(np.maximum(curves[..., 1:], 1e-300))
+    out = np.full(curves.shape[:-1] + (t.size,), np.nan)
+    ok = (t >= t_rec[1]) & (t <= t_rec[-1])
+    flat = lc.reshape(-1, lc.shape[-1])
+    vals = np.stack([np.interp(np.log(t[ok]), lt, row) for row in flat])
+    out[..., ok] = np.exp(vals.reshape(curves.shape[:-1] + (int(ok.sum()),)))
+    return out
+
+
+def frontier(dims, loss):
+    """Compute-optimal frontier from ``loss[n_d, n_f]`` (NaN = size not available at that f).
+
+    Returns ``(i_best, log_dstar, log_pstar)``: the ladder argmin and the vertex of the parabola
+    in ``log d`` through the best size and its two neighbours (the best index clipped to the
+    interior), i.e. a continuous-``d`` estimate of ``d*(f)`` and ``P*(f)``.  Works on leading
+    batch axes (``loss[..., n_d, n_f]``).
+    """
+    ld = np.log(np.asarray(dims, float))
+    ll = np.log(np.where(np.isfinite(loss), loss, np.inf))
+    i_best = np.argmin(ll, axis=-2)
+    i = np.clip(i_best, 1, ld.size - 2)
+    y = [np.take_along_axis(ll, (i + k)[..., None, :], axis=-2)[..., 0, :] for k in (-1, 0, 1)]
+    x = [ld[i + k] for k in (-1, 0, 1)]
+    # Lagrange parabola through three points: vertex of y = c2 x^2 + c1 x + c0
+    d01, d12, d02 = x[0] - x[1], x[1] - x[2], x[0] - x[2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c2 = y[0] / (d01 * d02) - y[1] / (d01 * d12) + y[2] / (d02 * d12)
+        c1 = (-y[0] * (x[1] + x[2]) / (d01 * d02) + y[1] * (x[0] + x[2]) / (d01 * d12)
+              - y[2] * (x[0] + x[1]) / (d02 * d12))
+        c0 = y[0] - c2 * x[0] ** 2 - c1 * x[0]
+        xv = np.where(c2 > 0, -c1 / (2 * c2), x[1])
+        xv = np.clip(xv, x[0], x[2])   # stay within the bracketing sizes
+        yv = c2 * xv**2 + c1 * xv + c0
+    return i_best, xv, yv
+
+
+def _slopes(lf, lx, ly):
+    """Least-squares slopes of ``lx`` and ``ly`` against ``lf`` along the last axis."""
+    fc = lf - lf.mean()
+    den = fc @ fc
+    xi = ((lx - lx.mean(-1, keepdims=True)) @ fc) / den
+    eta = -((ly - ly.mean(-1, keepdims=True)) @ fc) / den
+    return xi, eta
+
+
+def phase_curves(runs, s: Settings, alpha: float, beta: float):
+    """Mean sim and theory risks of one phase point on the compute grid.
+
+    Returns a dict with ``dims``, ``f`` (compute grid), ``sim [n_d, n_f]``, ``theory [n_d, n_f]``,
+    the per-member sim curves ``members`` (list over d of ``[M_d, n_f]``), the fit window mask
+    and the runs by d.
+    """
+    by_d = {r.metrics["d"]: r for r in runs
+            if r.metrics["alpha"] == alpha and r.metrics["beta"] == beta}
+    dims = [d for d in s.dims if d in by_d]
+    f = compute_grid(s)
+    sim, theory, members = [], [], []
+    for d in dims:
+        A = by_d[d].arrays
+        ok = warn_diverged(A["diverged"], A["member_ids"], f"alpha={alpha:g} beta={beta:g} d={d}")
+        t = f / (d * s.batch)
+        mem = _interp_loglog(A["steps"].astype(float), A["risk"][ok], t)
+        members.append(mem)
+        sim.append(mem.mean(0))
+        theory.append(_interp_loglog(A["steps"].astype(float), A["theory_risk"][ok].mean(0), t))
+    sim, theory = np.asarray(sim), np.asarray(theory)
+    i_th, _, _ = frontier(dims, theory)
+    # window: the theory's best ladder size is interior and its neighbours are available
+    n = len(dims)
+    interior = (i_th >= 1) & (i_th <= n - 2)
+    avail = np.isfinite(theory)
+    nb = np.zeros_like(interior)
+    for j in np.flatnonzero(interior):
+        nb[j] = avail[i_th[j] - 1:i_th[j] + 2, j].all() and np.isfinite(sim[i_th[j] - 1:i_th[j] + 2, j]).all()
+    window = interior & nb
+    return {"dims": dims, "f": f, "sim": sim, "theory": theory, "members": members,
+            "window": window, "runs": by_d}
+
+
+def _fit(dims, f, loss, window):
+    _, lx, ly = frontier(dims, loss[..., window])
+    return _slopes(np.log(f[window]), lx, ly)
+
+
+def summarize(runs, s: Settings) -> list[dict]:
+    records = []
+    for alpha, beta in s.phases:
+        pc = phase_curves(runs, s, alpha, beta)
+        if not pc["dims"]:
+            continue
+        co = plrf.compute_optimal_exponents(alpha, beta)
+        label = f"{co.phase}: alpha={alpha:g} beta={beta:g}"
+        dims, f, win = pc["dims"], pc["f"], pc["window"]
+        window = [float(f[win].min()), float(f[win].max())] if win.any() else []
+        if win.sum() >= 3:
+            xi_m, eta_m = _fit(dims, f, pc["sim"], win)
+            xi_t, eta_t = _fit(dims, f, pc["theory"], win)
+            rng = np.random.default_rng(s.seed)
+            boot = np.stack([m[rng.integers(0, m.shape[0], (s.n_boot, m.shape[0]))].mean(1)
+                             for m in pc["members"]], axis=1)   # [n_boot, n_d, n_f]
+            xi_b, eta_b = _fit(dims, f, boot, win)
+            xi_ci, eta_ci = np.nanquantile(xi_b, [0.025, 0.975]), np.nanquantile(eta_b, [0.025, 0.975])
+        else:   # the ladder never brackets the optimum: report, do not fit
+            xi_m = eta_m = xi_t = eta_t = float("nan")
+            xi_ci = eta_ci = (float("nan"), float("nan"))
+        common = dict(phase=co.phase, asymptotic_status=co.status, window=window,
+                      n_window=int(win.sum()), dims=[int(d) for d in dims],
+                      note="theory = exact SGD risk of the same W draws, same frontier fit and window")
+        records.append(comparison(f"eta[{label}]", eta_m, eta_ci, eta_t, asymptotic=co.eta, **common))
+        records.append(comparison(f"xi[{label}]", xi_m, xi_ci, xi_t, asymptotic=co.xi, **common))
+        for d in dims:
+            A = pc["runs"][d].arrays
+            ok = ~A["diverged"].astype(bool)
+            late = A["steps"] >= s.t_min
+            sim_m, th_m = A["risk"][ok][:, late], A["theory_risk"][ok][:, late]
+            ratio = (sim_m.mean(0) / th_m.mean(0)).mean()
+            rng = np.random.default_rng(s.seed + d)
+            idx = rng.integers(0, sim_m.shape[0], (s.n_boot, sim_m.shape[0]))
+            bs = (sim_m[idx].mean(1) / th_m[idx].mean(1)).mean(1)
+            records.append(comparison(f"sim_over_theory[{label} d={d}]", float(ratio),
+                                      np.quantile(bs, [0.025, 0.975]), 1.0, tol=s.ratio_tol,
+                                      t_min=s.t_min, members=int(ok.sum())))
+    return records
+
+
+def plot(runs, s: Settings):
+    recs = {r["quantity"]: r for r in summarize(runs, s)}
+    phases = [ab for ab in s.phases if any(r.metrics["alpha"] == ab[0] and r.metrics["beta"] == ab[1]
+                                           for r in runs)]
+    fig, axes = figure(ncols=len(phases) + 1, nrows=1)
+    axes = axes[0]
+    for ax, (alpha, beta) in zip(axes, phases):
+        pc = phase_curves(runs, s, alpha, beta)
+        co = plrf.compute_optimal_exponents(alpha, beta)
+        f, win = pc["f"], pc["window"]
+        for k, d in enumerate(pc["dims"]):
+            c = COLORS[k % len(COLORS)]
+            ax.plot(f, pc["sim"][k], "o", ms=2.5, color=c, label=f"d={d}")
+            ax.plot(f, pc["theory"][k], "-", color=c, lw=0.8)
+        _, _, ly = frontier(pc["dims"], pc["theory"])
+        ax.plot(f[win], np.exp(ly[win]), "k-", lw=2, alpha=0.5, label="frontier (theory)")
+        rec = recs.get(f"eta[{co.phase}: alpha={alpha:g} beta={beta:g}]")
+        if rec is not None and win.any():
+            f0, p0 = f[win][0], np.exp(ly[win][0])
+            ax.plot(f[win], p0 * (f[win] / f0) ** -rec["asymptotic"], "k:", lw=1,
+                    label=f"f^-{rec['asymptotic']:.3f} (asymptotic)")
+            ax.axvspan(f[win].min(), f[win].max(), color="gray", alpha=0.08)
+        ax.set(xscale="log", yscale="log", xlabel="compute f = d B t", ylabel="risk P",
+               title=f"{co.phase}: alpha={alpha:g}, beta={beta:g}")
+        ax.legend(fontsize=6)
+    ax = axes[-1]
+    k = 0
+    for name, marker in (("eta", "o"), ("xi", "s")):
+        for alpha, beta in phases:
+            co = plrf.compute_optimal_exponents(alpha, beta)
+            r = recs.get(f"{name}[{co.phase}: alpha={alpha:g} beta={beta:g}]")
+            if r is None:
+                continue
+            ax.errorbar([k], [r["measured"]], yerr=[[r["measured"] - r["ci"][0]], [r["ci"][1] - r["measured"]]],
+                        fmt=marker, color="C0", label="measured (95% CI)" if k == 0 else None)
+            ax.plot([k], [r["theory"]], "k_", ms=14, label="theory, same window" if k == 0 else None)
+            ax.plot([k], [r["asymptotic"]], "rx", ms=7, label="asymptotic" if k == 0 else None)
+            k += 1
+    labels = [f"{n} {plrf.compute_optimal_exponents(a, b).phase}" for n in ("eta", "xi") for a, b in phases]
+    ax.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
+    ax.set(ylabel="exponent", title="eta (P* ~ f^-eta), xi (d* ~ f^xi)")
+    ax.legend(fontsize=6)
+    return fig
+
+
+EXPERIMENT = Experiment(
+    name="rf-compute-optimal",
+    description="PLRF + one-pass SGD (Paquette et al. 2024): compute-optimal exponents eta, xi vs theory at phases Ia, II, III.",
+    settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
+)
