@@ -25,6 +25,9 @@ Summary, per phase point:
   table) are reported next to it: finite ladders converge to them slowly.
 * ``sim_over_theory``: seed-averaged simulated risk over the exact risk for ``t >= t_min``.
 
+Cost: ``--quick`` (d = 8..64, 96 seeds) ~30 s on 2 CPU cores; the full sweep (d = 16..512, 48 seeds,
+f up to 4e6) ~15-25 min on 2 shared cores, dominated by d = 256, 512.
+
 Phases: only ``2 alpha > 1`` (Paquette Ia, II, III) is accepted, the region where ``v -> inf``
 is allowed and the exponents are derived here; Ib/Ic/IV need ``lr ~ 1/tr(D)`` scaling with ``v``.
 """
