@@ -75,9 +75,15 @@ def rf_ridge_draws(key, lam, w2, n_features: int, n_samples: int, ridge, sigma2,
     if teacher not in ("fixed", "gaussian"):
         raise ValueError(f"teacher must be 'fixed' or 'gaussian', got {teacher!r}")
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(int(n_draws)))
-    fn = jax.vmap(lambda k: rf_ridge_test_mse(k, lam, w2, int(n_features), int(n_samples),
-                                              ridge, sigma2, teacher))
-    return fn(keys)
+    # lax.map, not vmap: batched LAPACK solves can deadlock jaxlib 0.10's CPU thread pool
+    # (see rf_teacher_student.draws)
+    return _ridge_map(keys, lam, w2, int(n_features), int(n_samples), ridge, sigma2, teacher)
+
+
+@partial(jax.jit, static_argnames=("n_features", "n_samples", "teacher"))
+def _ridge_map(keys, lam, w2, n_features, n_samples, ridge, sigma2, teacher):
+    return jax.lax.map(lambda k: rf_ridge_test_mse(k, lam, w2, n_features, n_samples, ridge,
+                                                   sigma2, teacher), keys)
 
 
 # --------------------------------------------------------------------------- Maloney nonlinear

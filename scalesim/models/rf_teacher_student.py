@@ -155,13 +155,16 @@ def variance_model(key, lam, w2, sizes: tuple, n_samples: int, random_teacher: b
 def draws(fn, key, n_draws: int, *args, chunk: int = 16, **static):
     """``fn(key_i, *args, **static)`` for ``key_i = fold_in(key, i)``, i < n_draws.
 
-    Draws run as a Python loop over chunks of ``chunk`` vmapped draws (one compiled program;
-    the last chunk is padded).  Bounded memory; a 64-wide vmapped batch of these linear solves
-    stalled XLA:CPU on the shared test machine, so chunking is the default.
+    Draws run as a Python loop over chunks of ``chunk`` draws (one compiled program; the last
+    chunk is padded), each chunk a :func:`jax.lax.map` — a loop, not a ``vmap``.  Batched
+    (vmapped) LAPACK calls deadlocked jaxlib 0.10's CPU thread pool (two batched triangular
+    solves each waiting in ParallelBatchMap on a 2-thread pool, seen under gdb); unbatched
+    solves in a loop cannot, and the draws' matrices are large enough that batching them
+    bought little.
     """
     n, chunk = int(n_draws), int(min(chunk, n_draws))
     ids = jnp.arange(-(-n // chunk) * chunk)
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(ids)
-    vfn = jax.vmap(lambda k: fn(k, *args, **static))
-    parts = [jax.block_until_ready(vfn(keys[i:i + chunk])) for i in range(0, ids.size, chunk)]
+    mapped = jax.jit(lambda ks: jax.lax.map(lambda k: fn(k, *args, **static), ks))
+    parts = [jax.block_until_ready(mapped(keys[i:i + chunk])) for i in range(0, ids.size, chunk)]
     return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:n], *parts)
