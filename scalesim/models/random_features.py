@@ -1,6 +1,6 @@
 """Linear random-feature teacher-student models (Bahri et al., Maloney et al., Paquette et al.).
 
-Three simulators sharing the notation of ``shared/research/random_features.md`` §0:
+Simulators sharing the notation of ``shared/research/random_features.md`` §0:
 
 * :func:`rf_ridge_test_mse` — linear random-feature ridge / min-norm regression, closed form.
   Latent Gaussian features ``x ~ N(0, diag(lam))`` (M modes), target ``y = wbar . x + eps``,
@@ -10,6 +10,9 @@ Three simulators sharing the notation of ``shared/research/random_features.md`` 
   linear teacher-student model (their student is a random projection of the S teacher features,
   their loss carries an extra 1/2 and an isotropic teacher ``omega ~ N(0, 1/S)``) and the linear
   case of Maloney et al. (2210.16859).
+* :data:`RF_GD_MODEL` — the same model trained by full-batch gradient descent with the generic
+  ensemble trainer (engine Model contract; the draw is a per-member hyper, :func:`rf_gd_hyper`);
+  from ``v = 0`` it converges to the min-norm solution of :func:`rf_ridge_test_mse`.
 * :func:`maloney_test_mse` — Maloney et al.'s setup with a nonlinear feature map
   ``phi_j = sigma(sum_I u_jI x_I)``, ridge readout, Monte-Carlo test loss.
 * PLRF (Paquette et al. 2405.15074): ``x_j ~ N(0, j^-2alpha)``, ``b_j = j^-beta``, embedding
@@ -211,3 +214,83 @@ def plrf_metrics(params, cfg: PLRFConfig, hyper: PLRFHyper):
 PLRF_MODEL = Model(init=plrf_init, sample=plrf_sample, loss=plrf_loss, metrics=plrf_metrics,
                    name="plrf")
 """PLRF under the engine's Model contract; use ``optimizer = lambda h: optax.sgd(h.lr)``."""
+
+
+# --------------------------------------------------------------------------- Bahri GD (engine)
+@dataclasses.dataclass(frozen=True)
+class RFGDConfig:
+    """Static sizes of the linear RF teacher-student trained by full-batch gradient descent.
+
+    ``n_modes`` teacher features (S), ``n_features`` random features (N; Bahri's P) and
+    ``n_samples`` training points (P; Bahri's D).  Same model as :func:`rf_ridge_test_mse`.
+    """
+
+    n_modes: int
+    n_features: int
+    n_samples: int
+
+    def __post_init__(self):
+        for name in ("n_modes", "n_features", "n_samples"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+
+
+class RFGDHyper(NamedTuple):
+    """Per-member draw (projection, training set, teacher) and GD learning rate."""
+
+    lr: jax.Array
+    lam: jax.Array      # [S] feature spectrum
+    wbar: jax.Array     # [S] teacher
+    f: jax.Array        # [S, N] projection, F_ij ~ N(0, 1/N)
+    x: jax.Array        # [P, S] training inputs
+    y: jax.Array        # [P] training labels (noise included)
+    sigma2: jax.Array   # label-noise variance (enters the test MSE)
+
+
+def rf_gd_hyper(key, lam, w2, cfg: RFGDConfig, sigma2=0.0, lr_scale=1.0):
+    """The draw of :func:`rf_ridge_test_mse` (same key, ``teacher="fixed"``) as GD hyper-leaves.
+
+    ``lr = lr_scale / lambda_max(Phi^T Phi / P)``: full-batch GD on ``(1/2P)|Phi v - y|^2``
+    from ``v = 0`` is stable for ``lr_scale < 2`` and converges to the min-norm least-squares
+    solution, i.e. to :func:`rf_ridge_test_mse` at ridge 0 (its iterates stay in the row space
+    of Phi).
+    """
+    kf, kx, ke, _ = jax.random.split(key, 4)
+    m, n, p = lam.shape[0], cfg.n_features, cfg.n_samples
+    f = jax.random.normal(kf, (m, n), lam.dtype) / jnp.sqrt(n)
+    x = jax.random.normal(kx, (p, m), lam.dtype) * jnp.sqrt(lam)
+    wbar = jnp.sqrt(w2)
+    y = x @ wbar + jnp.sqrt(sigma2) * jax.random.normal(ke, (p,), lam.dtype)
+    phi = x @ f
+    top = jnp.linalg.norm(phi, ord=2) ** 2 / p
+    return RFGDHyper(lr=lr_scale / top, lam=lam, wbar=wbar, f=f, x=x, y=y,
+                     sigma2=jnp.asarray(sigma2, lam.dtype))
+
+
+def _gd_init(key, cfg: RFGDConfig, hyper: RFGDHyper):
+    del key
+    return {"v": jnp.zeros((cfg.n_features,), hyper.f.dtype)}
+
+
+def _gd_sample(key, cfg: RFGDConfig, hyper: RFGDHyper, batch_size: int):
+    """The fixed training set (full batch; ``batch_size`` must equal ``n_samples``)."""
+    del key, batch_size
+    return {"x": hyper.x, "y": hyper.y}
+
+
+def _gd_loss(params, batch, cfg: RFGDConfig, hyper: RFGDHyper):
+    """Training loss ``(1/2P) |X F v - y|^2`` (Bahri et al. 2102.06701 §3 carry the 1/2)."""
+    r = (batch["x"] @ hyper.f) @ params["v"] - batch["y"]
+    return 0.5 * jnp.mean(r * r)
+
+
+def _gd_metrics(params, cfg: RFGDConfig, hyper: RFGDHyper):
+    """``{"test_mse": (F v - wbar)^T diag(lam) (F v - wbar) + sigma2}`` (exact population MSE)."""
+    e = hyper.f @ params["v"] - hyper.wbar
+    return {"test_mse": jnp.sum(hyper.lam * e * e) + hyper.sigma2}
+
+
+RF_GD_MODEL = Model(init=_gd_init, sample=_gd_sample, loss=_gd_loss, metrics=_gd_metrics,
+                    name="rf-gd")
+"""Linear RF teacher-student under the engine's Model contract (full-batch GD, fixed data);
+use ``optimizer = lambda h: optax.sgd(h.lr)`` and ``batch_size = n_samples``."""
