@@ -120,6 +120,25 @@ def test_general_theta_limits_and_gradients():
         assert float(gt) == pytest.approx(float(fd_t), rel=1e-4, abs=1e-7)
 
 
+def test_no_spurious_root_where_student_teacher_component_vanishes():
+    """Keep-easy, alpha = 6.31, f = 0.1, theta = 10 deg: the student's independent teacher
+    component a is ~0.003 there.  Differentiating through the v-rule's kink breakpoints (~1/a)
+    once made x_bad an exact root of the discretised equations, 1.4e-4 away in eps from the
+    true one (the coarse benchmark grid landed on it).  With stop_gradient on the kinks x_bad is
+    not a root and Newton from it reaches the branch's root."""
+    alpha, f = float(np.geomspace(1.0, 10.0, 6)[4]), 0.1
+    x_bad = jnp.asarray([0.19389832, 0.46143439, 1.70434995])
+    F = lambda x: P._residual(x, alpha, f, TH10, True)
+    assert float(jnp.max(jnp.abs(F(x_bad)))) > 1e-5
+    lo, hi = jnp.asarray(P._LOWER), jnp.asarray(P._UPPER)
+    x, res, _ = P._newton(F, x_bad, lo, hi)
+    e_branch, _ = _vg(alpha, f, TH10, True)            # continuation from f = 1
+    coarse = P.predict(alpha, np.geomspace(f, 1.0, 6), TH10, "easy")   # the benchmark grid
+    assert float(res) < 1e-10
+    assert float(x[0]) / math.pi == pytest.approx(float(e_branch), abs=1e-9)
+    assert float(coarse["eps"][0]) == pytest.approx(float(e_branch), abs=1e-9)
+
+
 @pytest.mark.slow
 def test_general_theta_collapse_and_easy_limit():
     """theta > 0, f -> 0: keep-hard collapses to eps -> 1/2 - theta/pi (labels only reveal T's
