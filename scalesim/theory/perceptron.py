@@ -42,7 +42,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import erfinv, ndtr, ndtri
+from jax.scipy.special import erfinv, ndtri
 from scalesim.precision import float_dtype
 
 MODES = ("hard", "easy")
@@ -357,9 +357,13 @@ _LOWER = (0.0, 0.0, 0.0)
 _UPPER = (math.pi, math.pi, math.inf)
 
 
-def _track_start(x1, f_start=1.0, h0=0.1):
-    """Continuation state (x, log f, previous x, previous log f, step) at a known root x1."""
-    lf = jnp.log(jnp.asarray(f_start, x1.dtype))
+def _track_start(alpha, h0=0.1):
+    """Continuation state (x, log f, previous x, previous log f, step) at f = 1: the unpruned
+    solution mapped to (phi, psi, kappa) = (pi eps_full, pi/2, kappa_full); no gradient."""
+    full = solve_theta0(jax.lax.stop_gradient(alpha), 1.0, "hard")
+    x1 = jnp.stack([jnp.pi * full["eps"], jnp.asarray(jnp.pi / 2, alpha.dtype), full["kappa"]])
+    x1 = jax.lax.stop_gradient(x1)
+    lf = jnp.zeros((), x1.dtype)
     return x1, lf, x1, lf, jnp.asarray(h0, x1.dtype)
 
 
@@ -428,11 +432,8 @@ def solve(alpha, f, theta, mode="hard"):
     """
     dt = float_dtype()
     alpha, f, theta = (jnp.asarray(v, dt) for v in (alpha, f, theta))
-    full = solve_theta0(jax.lax.stop_gradient(alpha), 1.0, "hard")
-    x1 = jnp.stack([jnp.pi * full["eps"], jnp.asarray(jnp.pi / 2, dt), full["kappa"]])
-    x1 = jax.lax.stop_gradient(x1)
     sg = jax.lax.stop_gradient
-    track, failed, J, _ = _continue(_track_start(x1), sg(alpha), sg(f), sg(theta), mode)
+    track, failed, J, _ = _continue(_track_start(alpha), sg(alpha), sg(f), sg(theta), mode)
     xc, f_end = track[0], jnp.exp(track[1])
     F = lambda x: _residual(x, alpha, f, theta, mode)
 
@@ -450,13 +451,6 @@ def solve(alpha, f, theta, mode="hard"):
                 f_end=jnp.where(failed, f_end, jnp.nan))
 
 
-def _start(alpha, theta):
-    """Unpruned solution mapped to (phi, psi, kappa): phi = pi eps_full, psi = pi/2."""
-    full = solve_theta0(alpha, 1.0, "hard")
-    x1 = jnp.stack([jnp.pi * full["eps"], jnp.asarray(jnp.pi / 2, alpha.dtype), full["kappa"]])
-    return jax.lax.stop_gradient(x1)
-
-
 def solve_branch(alpha, f_grid, theta, mode="hard"):
     """Track one branch in f from f = 1 through f_grid (must be DEcreasing), theta > 0.
 
@@ -467,7 +461,6 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
     dt = float_dtype()
     alpha, theta = jnp.asarray(alpha, dt), jnp.asarray(theta, dt)
     f_grid = jnp.asarray(f_grid, dt)
-    x1 = _start(alpha, theta)
 
     def step(carry, f):
         track, failed = carry
@@ -484,7 +477,7 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
                    steps=nsteps, hess_max=lmax)
         return (track, fail_n), out
 
-    _, out = jax.lax.scan(step, (_track_start(x1), jnp.asarray(False)), f_grid)
+    _, out = jax.lax.scan(step, (_track_start(alpha), jnp.asarray(False)), f_grid)
     return out
 
 
