@@ -61,7 +61,7 @@ def test_grid_summary_recovers_planted_exponents():
     for r in recs:
         if r["quantity"].startswith("alpha_m weak"):
             assert abs(r["measured"] - r["theory"]) < 0.02
-    fig = E.grid_plot([_fake_grid_run(s)], s)
+    fig = E.grid_plot([_fake_grid_run(s)], s, recs)
     assert len(fig.axes) == 3
 
 
@@ -100,7 +100,7 @@ def test_large_summary_drops_diverged_members(tmp_path):
     strong = next(r for r in recs if "strong" in r["quantity"])
     assert strong["agrees"] and abs(strong["measured"] - 1.0) < 0.05
     with pytest.warns(RuntimeWarning):
-        E.large_plot(runs, s)
+        E.large_plot(runs, s, recs)
 
     # only one seed, and it diverged: NaN record with a note
     s1 = E.LargeSettings(n=256, ms=(8, 16, 32), distributions=("power",), seeds=1, fit_min_m=8, n_boot=50)
@@ -137,7 +137,7 @@ def test_density_summary_survives_fully_diverged_cell():
     assert len(dead) == 1 and "strong" in dead[0]["quantity"] and not dead[0]["agrees"] and "note" in dead[0]
     live_strong = [r for r in recs if "strong" in r["quantity"] and np.isfinite(r["measured"])]
     assert live_strong[0]["agrees"] and live_strong[0]["ci_kind"] == "bootstrap over 2 seeds"
-    E.density_plot([run], s)
+    E.density_plot([run], s, recs)
 
 
 def test_single_seed_records_state_ci_kind():

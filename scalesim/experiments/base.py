@@ -20,9 +20,10 @@ from typing import Any, Callable
 from .. import __version__
 from ..config import from_dict, replace_from_strings, to_dict
 from ..fit.records import format_table
+from ..prediction import verify_refs
 from ..store import Run, clean_partial, is_done, load_run, read_json, run_dir, save_run, write_json
 
-__all__ = ["Experiment", "run_experiment", "report", "point_id", "default_out_dir", "Progress"]
+__all__ = ["Experiment", "run_experiment", "report", "point_id", "default_out_dir", "Progress", "check_theory_refs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,10 @@ class Experiment:
     - ``sweep(settings) -> list`` of frozen point configs (one run directory each)
     - ``run_point(point, settings) -> (metrics: dict, arrays: dict)``
     - ``summarize(runs, settings) -> list[dict]`` of :func:`scalesim.fit.records.comparison` records
-    - ``plot(runs, settings) -> matplotlib Figure``
+    - ``plot(runs, settings, records) -> matplotlib Figure`` (``records`` is what ``summarize``
+      returned; a plot never summarizes again)
+    - ``theory``: the theory modules whose ``exponents`` the records' ``theory_ref`` name
+    - ``papers``: citation keys of the papers behind the experiment (:func:`scalesim.citation`)
     """
 
     name: str
@@ -42,7 +46,9 @@ class Experiment:
     sweep: Callable[[Any], list]
     run_point: Callable[[Any, Any], tuple]
     summarize: Callable[[list, Any], list]
-    plot: Callable[[list, Any], Any]
+    plot: Callable[[list, Any, list], Any]
+    theory: tuple = ()
+    papers: tuple = ()
 
 
 def point_id(point, settings) -> str:
@@ -52,6 +58,22 @@ def point_id(point, settings) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def check_theory_refs(exp: Experiment, records: list[dict]) -> None:
+    """Raise ``AssertionError`` unless every record's ``theory_ref`` re-evaluates to its theory.
+
+    The referenced module must be one of ``exp.theory``: an experiment's theory column comes
+    from the theory modules it declares, through their ``exponents`` function.
+    """
+    mods = {m.__name__: m for m in exp.theory}
+
+    def exponents_of(name):
+        if name not in mods:
+            raise AssertionError(f"{exp.name}: theory_ref names {name}, not one of its theory modules {sorted(mods)}")
+        return mods[name].exponents
+
+    verify_refs(records, exponents_of)
 
 
 def default_out_dir(name: str, quick: bool) -> Path:
@@ -95,8 +117,9 @@ def _load_sweep_runs(out: Path, exp: Experiment, settings) -> tuple[list[Run], i
 
 def _finish(exp: Experiment, out: Path, settings, runs: list[Run], stream) -> list[dict]:
     records = exp.summarize(runs, settings)
+    check_theory_refs(exp, records)
     write_json(out / "summary.json", records)
-    fig = exp.plot(runs, settings)
+    fig = exp.plot(runs, settings, records)
     if fig is not None:
         import matplotlib.pyplot as plt
 

@@ -136,7 +136,7 @@ def summarize(runs, s: PhaseSettings) -> list:
     return recs
 
 
-def plot(runs, s: PhaseSettings):
+def plot(runs, s: PhaseSettings, records: list[dict]):
     A = runs[0].arrays
     best, th, mg = agreement(A, s.margin)
     fig, axes = figure(ncols=2)
@@ -165,4 +165,5 @@ PHASE = Experiment(
     name="elhage-phase",
     description="Elhage et al. 2022: 2 features in 1 dimension, trained phase vs closed-form argmin phase map.",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
+    theory=(theory,), papers=("elhage2022toy",),
 )

@@ -194,7 +194,7 @@ def sim_summarize(runs, s: SimSettings) -> list[dict]:
     return recs
 
 
-def sim_plot(runs, s: SimSettings):
+def sim_plot(runs, s: SimSettings, records: list[dict]):
     fig, axes = figure(ncols=len(s.modes))
     for j, mode in enumerate(s.modes):
         ax = axes[0][j]
@@ -217,7 +217,8 @@ THEORY_VS_SIM = Experiment(
     name="pruning-theory-vs-sim",
     description="Pruned max-margin perceptron: finite-N simulation vs replica theory (keep-hard/easy, theta, f).",
     settings=sim_settings, sweep=sim_sweep, run_point=sim_run_point,
-    summarize=sim_summarize, plot=sim_plot)
+    summarize=sim_summarize, plot=sim_plot,
+    theory=(theory,), papers=("sorscher2022beyond",))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def frontier_summarize(runs, s: FrontierSettings) -> list[dict]:
     return recs
 
 
-def frontier_plot(runs, s: FrontierSettings):
+def frontier_plot(runs, s: FrontierSettings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     for c, r in enumerate(sorted(runs, key=lambda r: r.metrics["theta_deg"])):
@@ -376,7 +377,8 @@ FRONTIER = Experiment(
     name="pruning-frontier",
     description="Replica theory of pruning: Pareto frontier eps*(alpha_prune), f*, hard/easy crossover, collapse.",
     settings=frontier_settings, sweep=frontier_sweep, run_point=frontier_run_point,
-    summarize=frontier_summarize, plot=frontier_plot)
+    summarize=frontier_summarize, plot=frontier_plot,
+    theory=(theory,), papers=("sorscher2022beyond",))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -484,7 +486,7 @@ def proto_summarize(runs, s: ProtoSettings) -> list[dict]:
     return recs
 
 
-def proto_plot(runs, s: ProtoSettings):
+def proto_plot(runs, s: ProtoSettings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     for c, r in enumerate(sorted(runs, key=lambda r: r.metrics["separation"])):
@@ -506,4 +508,5 @@ PROTOTYPES = Experiment(
     name="pruning-prototypes",
     description="Label-free k-means prototype pruning on a Gaussian mixture: error vs f and effective theta.",
     settings=proto_settings, sweep=proto_sweep, run_point=proto_run_point,
-    summarize=proto_summarize, plot=proto_plot)
+    summarize=proto_summarize, plot=proto_plot,
+    theory=(theory,), papers=("sorscher2022beyond",))

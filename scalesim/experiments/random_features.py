@@ -201,13 +201,13 @@ def bahri_summarize(runs, s: BahriSettings) -> list[dict]:
     return records
 
 
-def bahri_plot(runs, s: BahriSettings):
+def bahri_plot(runs, s: BahriSettings, records: list[dict]):
     fig, axes = figure(ncols=2, nrows=2)
     labels = {"res_model": "resolution-limited, D = inf: L vs N",
               "res_data": "resolution-limited, N = inf: L vs D",
               "var_data": f"variance-limited, N = {s.var_fixed}: L - L(inf, N) vs D",
               "var_model": f"variance-limited, D = {s.var_fixed}: L - L(D, inf) vs N"}
-    recs = {r["quantity"].split("[")[1].rstrip("]"): r for r in bahri_summarize(runs, s)
+    recs = {r["quantity"].split("[")[1].rstrip("]"): r for r in records
             if r["quantity"].startswith(("exponent", "slope"))}
     groups = _bahri_groups(runs)
     for ax, regime in zip(axes.flat, REGIMES):
@@ -233,6 +233,7 @@ BAHRI_REGIMES = Experiment(
     description="Linear RF teacher-student: the four Bahri regimes (variance/resolution-limited in D and N) vs theory.",
     settings=bahri_settings, sweep=bahri_sweep, run_point=bahri_run_point,
     summarize=bahri_summarize, plot=bahri_plot,
+    theory=(rf,), papers=("bahri2021explaining", "bordelon2020spectrum", "atanasov2024scaling"),
 )
 
 
@@ -321,7 +322,7 @@ def duality_summarize(runs, s: DualitySettings) -> list[dict]:
     return records
 
 
-def duality_plot(runs, s: DualitySettings):
+def duality_plot(runs, s: DualitySettings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     for j, a in enumerate(s.a_values):
@@ -340,7 +341,7 @@ def duality_plot(runs, s: DualitySettings):
     ax.set(xscale="log", yscale="log", xlabel="L(N = P0, P = N0)", ylabel="L(N = N0, P = P0), N0 < P0",
            title=f"duality, b={s.b:g}, ridge={s.ridge:g}")
     ax.legend(fontsize=7)
-    recs = duality_summarize(runs, s)
+    recs = records
     xs = np.arange(len(recs))
     records_errorbar(ax2, xs, recs, label="sim ratio (95% CI)", theory_label="theory ratio")
     ax2.axhline(1.0, color="gray", lw=0.8)
@@ -356,4 +357,5 @@ RF_DUALITY = Experiment(
     description="Linear RF ridge: L(N,P) vs L(P,N), exact for isotropic teachers, broken for anisotropic ones.",
     settings=duality_settings, sweep=duality_sweep, run_point=duality_run_point,
     summarize=duality_summarize, plot=duality_plot,
+    theory=(rf,), papers=("bahri2021explaining", "maloney2022solvable", "atanasov2024scaling"),
 )

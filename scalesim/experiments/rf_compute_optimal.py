@@ -313,8 +313,8 @@ def summarize(runs, s: Settings) -> list[dict]:
     return records
 
 
-def plot(runs, s: Settings):
-    recs = {r["quantity"]: r for r in summarize(runs, s)}
+def plot(runs, s: Settings, records: list[dict]):
+    recs = {r["quantity"]: r for r in records}
     phases = [ab for ab in s.phases if any(r.metrics["alpha"] == ab[0] and r.metrics["beta"] == ab[1]
                                            for r in runs)]
     fig, axes = figure(ncols=len(phases) + 1, nrows=1)
@@ -362,4 +362,5 @@ EXPERIMENT = Experiment(
     name="rf-compute-optimal",
     description="PLRF + one-pass SGD (Paquette et al. 2024): compute-optimal exponents eta, xi vs theory at phases Ia, II, III.",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
+    theory=(plrf,), papers=("paquette2024phases",),
 )

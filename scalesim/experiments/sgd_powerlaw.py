@@ -186,7 +186,7 @@ def summarize(runs, s: Settings) -> list[dict]:
     return records
 
 
-def plot(runs, s: Settings):
+def plot(runs, s: Settings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     big = max(runs, key=lambda r: r.metrics["d"])
@@ -204,7 +204,7 @@ def plot(runs, s: Settings):
     ax.set(xscale="log", yscale="log", xlabel="SGD step t", ylabel="population MSE",
            title=f"d={big.metrics['d']}, b={s.b:g}: sim (o), recursion (-), asymptote (:)")
     ax.legend(fontsize=7)
-    recs = summarize(runs, s)
+    recs = records
     exps = [r for r in recs if r["quantity"].startswith("time_exponent")]
     xs = np.arange(len(exps))
     records_errorbar(ax2, xs, exps, theory_label="min((a-1)/b, 2-1/b)")
@@ -223,4 +223,6 @@ EXPERIMENT = Experiment(
     run_point=run_point,
     summarize=summarize,
     plot=plot,
+    theory=(theory,),
+    papers=("paquette2024phases", "bordelon2024dynamical"),
 )

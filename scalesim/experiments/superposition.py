@@ -230,7 +230,7 @@ def grid_summarize(runs, s: GridSettings) -> list:
     return recs
 
 
-def grid_plot(runs, s: GridSettings):
+def grid_plot(runs, s: GridSettings, records: list[dict]):
     ms, T = _table(runs)
     fig, axes = figure(ncols=3)
     ax, ax2, ax3 = axes[0]
@@ -278,6 +278,7 @@ GRID = Experiment(
     name="superposition-grid",
     description="Liu et al. 2025 exp-10: loss vs width over (γ, α); weak α_m = α−1, strong overlap ≈ 1/m.",
     settings=grid_settings, sweep=grid_sweep, run_point=grid_run_point, summarize=grid_summarize, plot=grid_plot,
+    theory=(theory,), papers=("liu2025superposition",),
 )
 
 
@@ -388,7 +389,7 @@ def large_summarize(runs, s: LargeSettings) -> list:
     return recs
 
 
-def large_plot(runs, s: LargeSettings):
+def large_plot(runs, s: LargeSettings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     for j, ((d, g), (ms, Y)) in enumerate(sorted(_large_curves(runs, s).items())):
@@ -413,6 +414,7 @@ LARGE = Experiment(
     description="Liu et al. 2025 exp-17 (Fig. 1): n=10240 loss vs width, 3 distributions, strong vs weak (GPU-sized).",
     settings=large_settings, sweep=large_sweep, run_point=large_run_point, summarize=large_summarize,
     plot=large_plot,
+    theory=(theory,), papers=("liu2025superposition",),
 )
 
 
@@ -503,7 +505,7 @@ def density_summarize(runs, s: DensitySettings) -> list:
     return recs
 
 
-def density_plot(runs, s: DensitySettings):
+def density_plot(runs, s: DensitySettings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     ex = density_exponents(runs, s)
@@ -532,4 +534,5 @@ DENSITY = Experiment(
     description="Liu et al. 2025 exp-15: model exponent vs activation density E (α=1), strong and weak.",
     settings=density_settings, sweep=grid_sweep, run_point=density_run_point,
     summarize=density_summarize, plot=density_plot,
+    theory=(theory,), papers=("liu2025superposition",),
 )

@@ -205,7 +205,7 @@ def summarize(runs, s: Settings) -> list[dict]:
     return records
 
 
-def plot(runs, s: Settings):
+def plot(runs, s: Settings, records: list[dict]):
     fig, axes = figure(ncols=2)
     ax, ax2 = axes[0]
     for j, r in enumerate(sorted(runs, key=lambda r: r.metrics["d"])):
@@ -223,7 +223,7 @@ def plot(runs, s: Settings):
     ax.set(xscale="log", yscale="log", xlabel="training set size D", ylabel="test MSE / Var(teacher)",
            title="sim (o: test, x: train), D^-4/d (--)")
     ax.legend(fontsize=7)
-    recs = [r for r in summarize(runs, s) if r["quantity"].startswith("alpha_D")]
+    recs = [r for r in records if r["quantity"].startswith("alpha_D")]
     ds = np.array([float(r["quantity"][len("alpha_D[d="):-1]) for r in recs])
     records_errorbar(ax2, ds, recs)
     grid = np.linspace(min(ds.min(), 2) * 0.9, ds.max() * 1.1, 100)
@@ -243,4 +243,6 @@ EXPERIMENT = Experiment(
     run_point=run_point,
     summarize=summarize,
     plot=plot,
+    theory=(theory,),
+    papers=("bahri2021explaining",),
 )

@@ -12,14 +12,21 @@ def comparison(quantity: str, measured, ci, theory, *, tol: float = 0.0, **extra
 
     ``agrees`` is true when ``theory`` lies in ``[lo - tol, hi + tol]``: the confidence
     interval widened by a stated systematic tolerance (record it in ``extra`` if non-zero).
-    A NaN measurement never agrees.
+    A NaN measurement never agrees. ``theory`` may be a number or a
+    :class:`scalesim.prediction.Prediction`; a prediction adds its provenance to the record as
+    ``theory_ref`` (checked against the theory module when the summary is written).
     """
+    ref = theory.ref() if hasattr(theory, "ref") else None
+    if ref is not None:
+        theory = theory.value
     lo, hi = (float(ci[0]), float(ci[1])) if ci is not None else (float(measured), float(measured))
     m, t = float(measured), float(theory)
     ok = all(math.isfinite(v) for v in (m, t, lo, hi)) and (lo - tol) <= t <= (hi + tol)
     rec = {"quantity": quantity, "measured": m, "ci": [lo, hi], "theory": t, "agrees": bool(ok)}
     if tol:
         rec["tol"] = float(tol)
+    if ref is not None:
+        rec["theory_ref"] = ref
     rec.update(extra)
     return rec
 

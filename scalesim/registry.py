@@ -1,0 +1,123 @@
+"""The family registry: every family's models, theory modules, experiments and papers.
+
+A *family* is a group of toy models with a shared theory (superposition, random features, data
+pruning, ...). Its record names
+
+- ``models``: modules under :mod:`scalesim.models`, each exporting exactly one of ``MODEL``
+  (an :class:`scalesim.engine.Model`, trained by :func:`scalesim.engine.train_ensemble`) or
+  ``SIMULATOR`` (a :class:`scalesim.simulator.Simulator`, run by
+  :func:`scalesim.simulator.run_simulator`), with ``Config``, ``Hyper``, ``make_hyper`` and
+  ``example(dtype)`` (a small case for the conformance suite);
+- ``theory``: modules under :mod:`scalesim.theory`, each exporting ``exponents(**params) ->
+  dict[str, Prediction]`` (:mod:`scalesim.prediction`);
+- ``experiments``: :class:`scalesim.experiments.base.Experiment` records;
+- ``papers``: keys of :data:`scalesim.citation.BIBTEX`.
+
+The tests walk :mod:`scalesim.models` and the experiments and fail on anything that is not
+registered here, and run the conformance suite over every registered model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import ModuleType
+
+from . import experiments as _experiments
+from .experiments import elhage as _x_elhage
+from .experiments import pruning as _x_pruning
+from .experiments import random_features as _x_rf
+from .experiments import rf_compute_optimal as _x_rfco
+from .experiments import sgd_powerlaw as _x_sgd
+from .experiments import superposition as _x_sp
+from .experiments import teacher_student_mlp as _x_tsm
+from .models import elhage as _m_elhage
+from .models import linear_sgd as _m_linear_sgd
+from .models import perceptron as _m_perceptron
+from .models import prototypes as _m_prototypes
+from .models import random_features as _m_rf
+from .models import rf_teacher_student as _m_rf_ts
+from .models import superposition as _m_sp
+from .models import teacher_student_mlp as _m_tsm
+from .theory import elhage as _t_elhage
+from .theory import linear_sgd as _t_linear_sgd
+from .theory import perceptron as _t_perceptron
+from .theory import plrf as _t_plrf
+from .theory import random_features as _t_rf
+from .theory import rf_inverse as _t_rf_inverse
+from .theory import superposition as _t_sp
+from .theory import teacher_student_mlp as _t_tsm
+
+__all__ = ["Family", "FAMILIES", "experiment", "experiments", "model_modules", "theory_modules"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """One family of toy models (see the module docstring for the contract of each field)."""
+
+    name: str
+    description: str
+    models: tuple[ModuleType, ...]
+    theory: tuple[ModuleType, ...]
+    experiments: tuple
+    papers: tuple[str, ...]
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            name="superposition",
+            description="Superposition toy models: loss vs width from feature frequencies (Liu et al.; Elhage et al.).",
+            models=(_m_sp, _m_elhage),
+            theory=(_t_sp, _t_elhage),
+            experiments=(_x_sp.GRID, _x_sp.LARGE, _x_sp.DENSITY, _x_elhage.PHASE),
+            papers=("liu2025superposition", "elhage2022toy"),
+        ),
+        Family(
+            name="random-features",
+            description="Linear and power-law random features, online SGD, smooth teacher-student MLPs.",
+            models=(_m_linear_sgd, _m_rf, _m_rf_ts, _m_tsm),
+            theory=(_t_linear_sgd, _t_rf, _t_rf_inverse, _t_plrf, _t_tsm),
+            experiments=(_x_sgd.EXPERIMENT, _x_rf.BAHRI_REGIMES, _x_rf.RF_DUALITY, _x_rfco.EXPERIMENT, _x_tsm.EXPERIMENT),
+            papers=(
+                "bahri2021explaining",
+                "maloney2022solvable",
+                "paquette2024phases",
+                "bordelon2024dynamical",
+                "bordelon2020spectrum",
+                "atanasov2024scaling",
+            ),
+        ),
+        Family(
+            name="data-pruning",
+            description="Pruned max-margin perceptron: replica theory vs simulation (Sorscher et al.).",
+            models=(_m_perceptron, _m_prototypes),
+            theory=(_t_perceptron,),
+            experiments=(_x_pruning.THEORY_VS_SIM, _x_pruning.FRONTIER, _x_pruning.PROTOTYPES),
+            papers=("sorscher2022beyond",),
+        ),
+    )
+}
+
+
+def experiments() -> dict:
+    """All registered experiments, name -> ``Experiment`` (same as ``scalesim.experiments.REGISTRY``)."""
+    return dict(_experiments.REGISTRY)
+
+
+def experiment(name: str):
+    """The registered experiment called ``name``; ``ValueError`` naming the known ones otherwise."""
+    reg = _experiments.REGISTRY
+    if name not in reg:
+        raise ValueError(f"unknown experiment {name!r}; run `scalesim list` (known: {', '.join(sorted(reg))})")
+    return reg[name]
+
+
+def model_modules() -> list[ModuleType]:
+    """Every registered model module, in family order."""
+    return [m for f in FAMILIES.values() for m in f.models]
+
+
+def theory_modules() -> list[ModuleType]:
+    """Every registered theory module, in family order."""
+    return [m for f in FAMILIES.values() for m in f.theory]
