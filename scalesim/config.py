@@ -1,8 +1,8 @@
 """Frozen-dataclass config helpers: validation, sweeps, stable ids.
 
-Configs are plain ``@dataclass(frozen=True)`` classes. Their ``__post_init__`` calls
-:func:`check_range` / :func:`check_choice`, so a bad value raises a ``ValueError`` that names
-the field and the allowed range *before* anything is compiled.
+Configs are plain ``@dataclass(frozen=True)`` classes. Their ``__post_init__`` calls the checks
+of :mod:`scalesim.validate`, so a bad value raises a ``ValueError`` that names the field and the
+allowed range *before* anything is compiled.
 """
 
 from __future__ import annotations
@@ -11,63 +11,17 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
 import types
 import typing
 from typing import Any
 
 __all__ = [
-    "check_range",
-    "check_choice",
-    "check_positive_ints",
-    "check_unique",
     "config_id",
     "sweep",
     "to_dict",
     "from_dict",
     "replace_from_strings",
 ]
-
-
-def _interval(lo, hi, lo_open, hi_open) -> str:
-    left = "(" if lo_open or lo is None else "["
-    right = ")" if hi_open or hi is None else "]"
-    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-
-
-def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite number in the given interval."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in {_interval(lo, hi, lo_open, hi_open)}; got {value!r}") from None
-    bad = math.isnan(v)
-    if lo is not None:
-        bad |= v <= lo if lo_open else v < lo
-    if hi is not None:
-        bad |= v >= hi if hi_open else v > hi
-    if bad:
-        raise ValueError(f"{name} must be in {_interval(lo, hi, lo_open, hi_open)}; got {value!r}")
-
-
-def check_choice(name: str, value, choices) -> None:
-    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
-
-
-def check_positive_ints(name: str, values) -> None:
-    """Raise ``ValueError`` unless ``values`` is a non-empty sequence of integers >= 1."""
-    vals = tuple(values) if isinstance(values, (tuple, list)) else (values,)
-    if not vals or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in vals):
-        raise ValueError(f"{name} must be integer(s) >= 1; got {values!r}")
-
-
-def check_unique(name: str, values) -> None:
-    """Raise ``ValueError`` if a sweep tuple repeats a value (duplicates would alias run data)."""
-    vals = tuple(values)
-    if len(set(vals)) != len(vals):
-        raise ValueError(f"{name} must not repeat values; got {values!r}")
 
 
 def to_dict(cfg) -> dict:

@@ -1,46 +1,94 @@
-"""Eager array-aware input checks shared by models and theory (ValueError before any compilation).
+"""The one vocabulary of input checks: ``ValueError`` naming the field and the allowed range.
 
-Checks are skipped for traced values (inside jit/vmap/grad the caller is responsible); they run
-on concrete Python numbers and arrays, which is how public entry points are called.
+Configs call these from ``__post_init__`` and public functions call them on entry, so bad input
+fails before anything is compiled. Checks are skipped for traced values (inside
+``jit``/``vmap``/``grad`` the caller is responsible); :func:`is_concrete` is the one tracer
+guard. Messages read ``NAME must be > LO; got VALUE`` (one bound) or ``NAME must be in
+[LO, HI); got VALUE`` (two bounds). Values must be finite unless a check says otherwise.
 """
+
 from __future__ import annotations
 
 import jax
 import numpy as np
 
-
-def _concrete(x):
-    return not isinstance(x, jax.core.Tracer)
-
-
-def check_array_positive(name, x):
-    """All entries of ``x`` > 0 (``inf`` allowed)."""
-    if _concrete(x):
-        arr = np.asarray(x, dtype=float)
-        if arr.size == 0 or np.any(~(arr > 0)):
-            raise ValueError(f"{name} must be > 0 (inf allowed), got {x!r}")
+__all__ = [
+    "is_concrete",
+    "check_range",
+    "check_positive",
+    "check_nonneg",
+    "check_choice",
+    "check_positive_ints",
+    "check_unique",
+]
 
 
-def check_nonneg(name, x):
-    """All entries of ``x`` finite and >= 0."""
-    if _concrete(x):
-        arr = np.asarray(x, dtype=float)
-        if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError(f"{name} must be finite and >= 0, got {x!r}")
+def is_concrete(*xs) -> bool:
+    """True when none of ``xs`` is a JAX tracer (so its value can be checked eagerly)."""
+    return not any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
-def check_scalar_range(name, x, lo=None, hi=None, *, lo_open=False, hi_open=False):
-    """Scalar range check with a message naming the field and the allowed range."""
-    if not _concrete(x):
+def _bounds(lo, hi, lo_open, hi_open) -> str:
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {lo}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {hi}"
+    return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+
+
+def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False, allow_inf=False) -> None:
+    """Raise ``ValueError`` unless every entry of ``value`` is a number in the interval.
+
+    Args:
+      name: the field named in the message.
+      value: a number or array (checked elementwise; skipped when traced).
+      lo, hi: bounds (``None``: unbounded on that side).
+      lo_open, hi_open: exclude the bound itself.
+      allow_inf: accept ``+-inf`` where the bounds allow it (NaN is always refused).
+    """
+    if not is_concrete(value):
         return
-    arr = np.asarray(x, dtype=float)
-    bad = ~np.isfinite(arr)
+    rng = _bounds(lo, hi, lo_open, hi_open) if (lo is not None or hi is not None) else "a finite number"
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {rng}; got {value!r}") from None
+    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
     if lo is not None:
-        bad |= (arr <= lo) if lo_open else (arr < lo)
+        bad |= arr <= lo if lo_open else arr < lo
     if hi is not None:
-        bad |= (arr >= hi) if hi_open else (arr > hi)
-    if np.any(bad):
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        rng = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-        raise ValueError(f"{name} must lie in {rng}, got {x!r}")
+        bad |= arr >= hi if hi_open else arr > hi
+    if arr.size == 0 or np.any(bad):
+        raise ValueError(f"{name} must be {rng}; got {value!r}")
+
+
+def check_positive(name: str, value, *, allow_inf: bool = True) -> None:
+    """All entries of ``value`` > 0 (``inf`` allowed unless ``allow_inf=False``)."""
+    check_range(name, value, 0.0, lo_open=True, allow_inf=allow_inf)
+
+
+def check_nonneg(name: str, value) -> None:
+    """All entries of ``value`` finite and >= 0."""
+    check_range(name, value, 0.0)
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
+
+
+def check_positive_ints(name: str, values) -> None:
+    """Raise ``ValueError`` unless ``values`` is an integer >= 1 or a non-empty sequence of them."""
+    vals = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+    if not vals or any(not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1 for v in vals):
+        raise ValueError(f"{name} must be integer(s) >= 1; got {values!r}")
+
+
+def check_unique(name: str, values) -> None:
+    """Raise ``ValueError`` if a sweep tuple repeats a value (duplicates would alias run data)."""
+    vals = tuple(values)
+    if len(set(vals)) != len(vals):
+        raise ValueError(f"{name} must not repeat values; got {values!r}")
+
+

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from scalesim import config, rng
+from scalesim import config, rng, validate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,8 +16,8 @@ class Cfg:
     flag: bool = False
 
     def __post_init__(self):
-        config.check_positive_ints("width", self.width)
-        config.check_range("alpha", self.alpha, 0.0, 2.0, lo_open=True)
+        validate.check_positive_ints("width", self.width)
+        validate.check_range("alpha", self.alpha, 0.0, 2.0, lo_open=True)
 
 
 def test_validation_names_field_and_range():

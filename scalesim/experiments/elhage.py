@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..config import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range
 from ..engine import train_ensemble
 from ..fit.records import comparison
 from ..models import elhage as model

@@ -20,7 +20,7 @@ import warnings
 import jax
 import numpy as np
 
-from ..config import check_choice, check_positive_ints, check_range
+from ..validate import check_choice, check_positive_ints, check_range
 from ..fit.records import comparison
 from ..models import perceptron as sim
 from ..plots import COLORS, figure

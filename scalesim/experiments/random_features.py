@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range
 from ..fit.records import comparison
 from ..models import random_features as mrf
 from ..models import rf_teacher_student as ts

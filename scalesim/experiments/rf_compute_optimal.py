@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..config import check_positive_ints, check_range, check_unique
+from ..validate import check_positive_ints, check_range, check_unique
 from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.records import comparison
 from ..models import random_features as mrf

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import optax
 
-from ..config import check_positive_ints, check_range, check_unique
+from ..validate import check_positive_ints, check_range, check_unique
 from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent, fit_power_law
 from ..fit.records import comparison

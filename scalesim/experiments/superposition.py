@@ -21,7 +21,7 @@ import warnings
 import jax
 import numpy as np
 
-from ..config import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range
 from ..engine import geometric_steps, train_ensemble
 from ..fit.powerlaw import bootstrap_exponent, fit_power_law
 from ..fit.records import comparison

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..config import check_choice, check_positive_ints
+from ..validate import check_choice, check_positive_ints
 from ..engine import Model
 
 __all__ = ["Config", "Hyper", "MODEL", "spectrum", "teacher", "init", "sample", "loss", "metrics", "make_hyper"]

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from scalesim.engine import Model
-from scalesim.validate import check_array_positive, check_nonneg, check_scalar_range
+from scalesim.validate import check_positive, check_nonneg, check_range
 from scalesim.precision import float_dtype
 
 
@@ -71,8 +71,8 @@ def rf_ridge_test_mse(key, lam, w2, n_features: int, n_samples: int, ridge, sigm
 def rf_ridge_draws(key, lam, w2, n_features: int, n_samples: int, ridge, sigma2, n_draws: int,
                    teacher: str = "fixed"):
     """Test MSE of ``n_draws`` independent draws; draw i uses ``fold_in(key, i)``."""
-    check_array_positive("n_features", n_features)
-    check_array_positive("n_samples", n_samples)
+    check_positive("n_features", n_features)
+    check_positive("n_samples", n_samples)
     check_nonneg("ridge", ridge)
     check_nonneg("sigma2", sigma2)
     if teacher not in ("fixed", "gaussian"):
@@ -133,8 +133,8 @@ class PLRFConfig:
     d: int
 
     def __post_init__(self):
-        check_scalar_range("alpha", self.alpha, lo=0.0, lo_open=True)
-        check_scalar_range("beta", self.beta, lo=0.0, lo_open=True)
+        check_range("alpha", self.alpha, lo=0.0, lo_open=True)
+        check_range("beta", self.beta, lo=0.0, lo_open=True)
         if 2 * (self.alpha + self.beta) <= 1:
             raise ValueError("alpha + beta must be > 1/2 (below 2(alpha+beta) = 1 the PLRF "
                              f"problem is degenerate), got alpha={self.alpha}, beta={self.beta}")

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import check_choice, check_positive_ints, check_range
+from ..validate import check_choice, check_positive_ints, check_range
 from ..engine import Model
 from ..rng import stream
 

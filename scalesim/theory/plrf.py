@@ -25,12 +25,12 @@ import jax.numpy as jnp
 from scalesim.theory import linear_sgd
 from scalesim.theory import random_features as rf
 from scalesim.precision import as_float, float_dtype
-from scalesim.validate import check_scalar_range
+from scalesim.validate import check_range
 
 
 def _check(alpha, beta):
-    check_scalar_range("alpha", alpha, lo=0.0, lo_open=True)
-    check_scalar_range("beta", beta, lo=0.0, lo_open=True)
+    check_range("alpha", alpha, lo=0.0, lo_open=True)
+    check_range("beta", beta, lo=0.0, lo_open=True)
     if not isinstance(alpha, jax.core.Tracer) and not isinstance(beta, jax.core.Tracer):
         if 2 * (float(alpha) + float(beta)) <= 1:
             raise ValueError(f"alpha + beta must be > 1/2 (PLRF degenerate below), got "
@@ -63,7 +63,7 @@ def plrf_f0_continuum(alpha, beta, d, v: int):
     ``kappa = c^-2alpha``, ``c = int_0^inf dx/(1 + x^(2 alpha)) = (pi/2alpha)/sin(pi/2alpha)``.
     """
     _check(alpha, beta)
-    check_scalar_range("alpha", 2 * alpha, lo=1.0, lo_open=True)
+    check_range("alpha", 2 * alpha, lo=1.0, lo_open=True)
     c = (math.pi / (2 * alpha)) / math.sin(math.pi / (2 * alpha))
     kappa = c ** (-2 * alpha)
     j = jnp.arange(1, int(v) + 1, dtype=float_dtype())

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scalesim.validate import check_array_positive, check_nonneg, check_scalar_range
+from scalesim.validate import check_positive, check_nonneg, check_range
 from scalesim.precision import as_float
 
 _MAXIT = 60
@@ -42,9 +42,9 @@ def power_law_spectrum(a, b, n_modes: int, *, scale=1.0):
     (2405.15074) have ``a = 2 alpha + 2 beta, b = 2 alpha``.  Differentiable in ``a`` and ``b``.
     """
     if not isinstance(a, jax.core.Tracer):
-        check_scalar_range("a", a, lo=1.0, lo_open=True)  # task power summable as n_modes -> inf
+        check_range("a", a, lo=1.0, lo_open=True)  # task power summable as n_modes -> inf
     if not isinstance(b, jax.core.Tracer):
-        check_scalar_range("b", b, lo=0.0, lo_open=True)
+        check_range("b", b, lo=0.0, lo_open=True)
     if int(n_modes) < 1:
         raise ValueError(f"n_modes must be a positive integer, got {n_modes}")
     k = jnp.arange(1, int(n_modes) + 1, dtype=as_float(0.0).dtype)
@@ -223,7 +223,7 @@ def _inv(n):
 
 def _check_sizes(n_features, n_samples, ridge, sigma2=0.0):
     for name, v in (("n_features", n_features), ("n_samples", n_samples)):
-        check_array_positive(name, v)
+        check_positive(name, v)
     check_nonneg("ridge", ridge)
     check_nonneg("sigma2", sigma2)
     if not any(isinstance(v, jax.core.Tracer) for v in (n_features, n_samples, ridge)):
@@ -435,9 +435,9 @@ def maloney_closed_form(n_features, n_samples, alpha, *, w2=1.0, lam_plus=1.0):
     ``lam_I = lam_+ I^-(1+alpha)`` and isotropic teacher; [C] to 0.4-1%).  Symmetric in N <-> T.
     """
     if not isinstance(alpha, jax.core.Tracer):
-        check_scalar_range("alpha", alpha, lo=0.0, lo_open=True)
-    check_array_positive("n_features", n_features)
-    check_array_positive("n_samples", n_samples)
+        check_range("alpha", alpha, lo=0.0, lo_open=True)
+    check_positive("n_features", n_features)
+    check_positive("n_samples", n_samples)
     n, t, alpha = as_float(n_features), as_float(n_samples), as_float(alpha)
     lo, hi = jnp.minimum(n, t), jnp.maximum(n, t)
     c = (jnp.pi / (1 + alpha)) / jnp.sin(jnp.pi / (1 + alpha))
@@ -450,8 +450,8 @@ def bottleneck_exponents(a, b):
     data-limited ``L ~ P^-min(a-1, 2b)``, model-limited ``L ~ N^-min(a-1, b)`` ([C], Paquette's
     F_0), time-limited ``L ~ t^-(a-1)/b``.  Returns a dict of floats.
     """
-    check_scalar_range("a", a, lo=1.0, lo_open=True)
-    check_scalar_range("b", b, lo=0.0, lo_open=True)
+    check_range("a", a, lo=1.0, lo_open=True)
+    check_range("b", b, lo=0.0, lo_open=True)
     return {"data": min(a - 1.0, 2.0 * b), "model": min(a - 1.0, b), "time": (a - 1.0) / b}
 
 

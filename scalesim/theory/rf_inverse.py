@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from scalesim.theory import random_features as rf
-from scalesim.validate import check_array_positive, check_nonneg
+from scalesim.validate import check_positive, check_nonneg
 
 _KINDS = ("model", "data", "rf")
 
@@ -47,12 +47,12 @@ class Curve:
             raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
         if len(self.x) != len(self.loss) or len(self.x) < 2:
             raise ValueError("x and loss must have the same length >= 2")
-        check_array_positive("x", self.x)
-        check_array_positive("loss", self.loss)
+        check_positive("x", self.x)
+        check_positive("loss", self.loss)
         check_nonneg("ridge", self.ridge)
         check_nonneg("sigma2", self.sigma2)
         if self.kind == "rf":
-            check_array_positive("n_samples", self.n_samples)
+            check_positive("n_samples", self.n_samples)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ float32 otherwise). Concrete invalid inputs raise ``ValueError`` before any comp
 
 from __future__ import annotations
 
-from ..validate import check_array_positive
+from ..validate import check_positive
 from ..precision import as_float
 
 __all__ = ["resolution_exponent", "bound_exponent", "resolution_loss", "intrinsic_dimension", "REFERENCE"]
@@ -37,26 +37,26 @@ REFERENCE = "Bahri et al. 2021 (arXiv 2102.06701) §2.2, Theorems 2-3, Fig. 1: a
 def resolution_exponent(d, n=4.0):
     """Predicted data exponent ``alpha_D = n / d`` (Bahri §2.2; ``n = 4`` for a piecewise-linear
     interpolant of a smooth target under squared loss)."""
-    check_array_positive("d", d)
-    check_array_positive("n", n)
+    check_positive("d", d)
+    check_positive("n", n)
     return as_float(n) / as_float(d)
 
 
 def bound_exponent(d):
     """Exponent of the rigorous bound ``L = O(D^(-1/d))`` for a Lipschitz loss (Bahri Thm. 2)."""
-    check_array_positive("d", d)
+    check_positive("d", d)
     return 1.0 / as_float(d)
 
 
 def resolution_loss(D, d, prefactor=1.0, n=4.0):
     """Resolution-limited loss curve ``L(D) = prefactor * D^(-n/d)`` (Bahri §2.2)."""
-    check_array_positive("D", D)
-    check_array_positive("prefactor", prefactor)
+    check_positive("D", D)
+    check_positive("prefactor", prefactor)
     return as_float(prefactor) * as_float(D) ** (-resolution_exponent(d, n))
 
 
 def intrinsic_dimension(alpha, n=4.0):
     """Invert the estimate: the dimension ``d = n / alpha_D`` implied by a measured exponent."""
-    check_array_positive("alpha", alpha)
-    check_array_positive("n", n)
+    check_positive("alpha", alpha)
+    check_positive("n", n)
     return as_float(n) / as_float(alpha)

@@ -1,0 +1,140 @@
+"""Statistics helpers shared by every summary: bootstrap resampling, intervals, t quantiles.
+
+One definition of each: :func:`resample_indices` (the bootstrap resampler), :func:`percentile_ci`
+(percentile bootstrap interval, Efron & Tibshirani 1993, Sec. 13.3), :func:`normal_quantile`,
+:func:`t_quantile` and :func:`t_within` (Student's t), :func:`mean_ci` (mean with a normal or t
+interval) and :func:`wilson_interval` (binomial proportion; Wilson 1927). Inputs are NumPy
+arrays; results are Python floats or NumPy arrays (float64).
+"""
+
+from __future__ import annotations
+
+import warnings
+from statistics import NormalDist
+
+import jax
+import numpy as np
+
+__all__ = ["resample_indices", "percentile_ci", "normal_quantile", "t_quantile", "t_within", "mean_ci", "wilson_interval"]
+
+
+def resample_indices(n: int, n_boot: int, seed: int = 0) -> np.ndarray:
+    """Bootstrap row indices ``[n_boot, n]`` drawn with replacement (``numpy`` PCG64, ``seed``).
+
+    Args:
+      n: rows in the sample (members, draws, points), >= 1.
+      n_boot: resamples, >= 1.
+      seed: integer seed; the same seed gives the same indices.
+
+    Returns:
+      int64 array of shape ``[n_boot, n]`` with entries in ``[0, n)``.
+    """
+    if int(n) < 1 or int(n_boot) < 1:
+        raise ValueError(f"n and n_boot must be >= 1; got n={n}, n_boot={n_boot}")
+    return np.random.default_rng(seed).integers(0, int(n), (int(n_boot), int(n)))
+
+
+def percentile_ci(samples, level: float = 0.95, axis: int = 0):
+    """Percentile interval of bootstrap ``samples`` along ``axis``; NaNs (failed resamples) ignored.
+
+    Args:
+      samples: array of resampled statistics.
+      level: two-sided coverage in (0, 1).
+      axis: the resample axis.
+
+    Returns:
+      ``(lo, hi)``: floats for 1-D input, arrays otherwise; NaN where every sample is NaN.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    q = (1 - level) / 2
+    with warnings.catch_warnings():  # all-NaN columns give NaN bounds, without a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanquantile(np.asarray(samples, np.float64), [q, 1 - q], axis=axis)
+    if np.ndim(lo) == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def normal_quantile(p: float) -> float:
+    """Standard normal quantile ``Phi^-1(p)`` for ``p`` in (0, 1) (float64)."""
+    if not 0 < p < 1:
+        raise ValueError(f"p must be in (0, 1); got {p!r}")
+    return NormalDist().inv_cdf(float(p))
+
+
+def _t_tail(t, df):
+    """``P(T_df > t)`` for ``t >= 0``: half the regularized incomplete beta ``I_{df/(df+t^2)}(df/2, 1/2)``."""
+    return 0.5 * np.asarray(jax.scipy.special.betainc(df / 2, 0.5, df / (df + t * t)))
+
+
+def t_quantile(p, df):
+    """Quantile of Student's t with ``df`` degrees of freedom, ``p`` in (1/2, 1); arrays broadcast.
+
+    Bisection (80 halvings after a doubling bracket) on the tail ``1 - p``; float64; agrees with
+    ``scipy.stats.t.ppf`` (tests).
+
+    Returns:
+      float64 array of the broadcast shape.
+    """
+    p, df = np.broadcast_arrays(np.asarray(p, float), np.asarray(df, float))
+    if np.any((p <= 0.5) | (p >= 1)) or np.any(df <= 0):
+        raise ValueError(f"t_quantile needs 1/2 < p < 1 and df > 0; got p={p}, df={df}")
+    with jax.enable_x64(True):
+        lo, hi = np.zeros(p.shape), np.ones(p.shape)
+        while np.any(_t_tail(hi, df) > 1 - p):  # grow the bracket (df = 1 has heavy tails)
+            hi = np.where(_t_tail(hi, df) > 1 - p, 2 * hi, hi)
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            above = _t_tail(mid, df) > 1 - p  # mid still below the quantile
+            lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def t_within(z, df):
+    """``P(|T_df| <= z)``: the chance that a t-distributed statistic lies within ``z``."""
+    with jax.enable_x64(True):
+        df = np.asarray(df, float)
+        return 1.0 - np.asarray(jax.scipy.special.betainc(df / 2, 0.5, df / (df + z * z)))
+
+
+def mean_ci(x, level: float = 0.95, *, dist: str = "normal"):
+    """Mean of ``x`` with a two-sided interval ``mean +- q * sd / sqrt(n)``.
+
+    Args:
+      x: 1-D sample.
+      level: coverage in (0, 1).
+      dist: ``"normal"`` (q = normal quantile) or ``"t"`` (Student's t with n - 1 d.o.f.).
+
+    Returns:
+      ``(mean, (lo, hi))`` as floats; a single value gives a zero-width interval.
+    """
+    x = np.asarray(x, float).ravel()
+    if x.size == 0:
+        raise ValueError("mean_ci needs at least one value")
+    m = float(x.mean())
+    if x.size == 1:
+        return m, (m, m)
+    se = float(x.std(ddof=1) / np.sqrt(x.size))
+    if dist == "normal":
+        q = normal_quantile(0.5 + level / 2)
+    elif dist == "t":
+        q = float(t_quantile(0.5 + level / 2, x.size - 1))
+    else:
+        raise ValueError(f"dist must be 'normal' or 't'; got {dist!r}")
+    return m, (m - q * se, m + q * se)
+
+
+def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``k / n`` (Wilson 1927).
+
+    Returns:
+      ``(lo, hi)`` within [0, 1].
+    """
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n >= 1; got k={k}, n={n}")
+    z = normal_quantile(0.5 + level / 2)
+    frac = k / n
+    c = (frac + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * np.sqrt(frac * (1 - frac) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(c - h), float(c + h)
