@@ -13,6 +13,7 @@ __all__ = ["BIBTEX", "citation", "paper_keys"]
 BIBTEX: dict[str, str] = {
     "scalesim": """@software{scalesim,
   title = {scalesim: a differentiable scaling simulator},
+  author = {{The scalesim developers}},
   year = {2026},
   version = {0.1.0},
   note = {JAX library; see CITATION.cff}

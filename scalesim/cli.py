@@ -48,8 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="output directory (default results/NAME[-quick])")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    r.add_argument("--cite", action="store_true", help="print BibTeX for the papers behind the experiment")
     rep = sub.add_parser("report", help="redraw figure and table from a finished run directory")
     rep.add_argument("dir")
+    rep.add_argument("--cite", action="store_true", help="print BibTeX for the papers behind the experiment")
     try:
         from .fit.command import add_fit_parser
     except ImportError:
@@ -57,6 +59,13 @@ def _build_parser() -> argparse.ArgumentParser:
     else:
         add_fit_parser(sub)
     return p
+
+
+def _cite(args, exp) -> None:
+    if getattr(args, "cite", False):
+        from .citation import citation
+
+        print(f"\n% Please cite the papers behind {exp.name}:\n{citation(exp)}")
 
 
 def _run(args) -> int:
@@ -68,14 +77,21 @@ def _run(args) -> int:
             print(f"{name.ljust(width)}  {exp.description}")
         return 0
     if args.command == "run":
-        if args.name not in REGISTRY:
-            raise ValueError(f"unknown experiment {args.name!r}; run `scalesim list` (known: {', '.join(sorted(REGISTRY))})")
-        run_experiment(
-            REGISTRY[args.name], args.out, quick=args.quick, overrides=_parse_sets(args.set), progress=not args.no_progress
-        )
+        from .registry import experiment
+
+        exp = experiment(args.name)
+        run_experiment(exp, args.out, quick=args.quick, overrides=_parse_sets(args.set), progress=not args.no_progress)
+        _cite(args, exp)
         return 0
     if args.command == "report":
         report(args.dir, REGISTRY)
+        if args.cite:
+            from pathlib import Path
+
+            from .registry import experiment
+            from .store import read_json
+
+            _cite(args, experiment(read_json(Path(args.dir) / "experiment.json")["name"]))
         return 0
     if args.command == "fit":
         from .fit.command import run_fit

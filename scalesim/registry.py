@@ -121,3 +121,68 @@ def model_modules() -> list[ModuleType]:
 def theory_modules() -> list[ModuleType]:
     """Every registered theory module, in family order."""
     return [m for f in FAMILIES.values() for m in f.theory]
+
+
+_MODEL_NAMES = ("Config", "Hyper", "make_hyper", "PAPERS", "example")
+
+
+def _stems(package) -> set[str]:
+    import pkgutil
+
+    return {m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")}
+
+
+def contract_problems() -> list[str]:
+    """Every way the code departs from the registry's contract (empty when all is well).
+
+    Checks that each public module under :mod:`scalesim.models`, :mod:`scalesim.theory` and
+    :mod:`scalesim.experiments` is registered in a family; that each registered model module
+    exports the standard names and exactly one of ``MODEL``/``SIMULATOR``; that each theory
+    module exports ``exponents`` and ``PAPERS``; that each experiment module holds one
+    ``EXPERIMENT``, registered in one family and in ``scalesim.experiments.REGISTRY``, whose
+    papers are known citation keys.
+    """
+    from . import models as models_pkg
+    from . import theory as theory_pkg
+    from .citation import BIBTEX
+    from .engine import Model
+    from .simulator import Simulator
+
+    out = []
+    reg_models = {m.__name__.rsplit(".", 1)[1]: m for m in model_modules()}
+    reg_theory = {m.__name__.rsplit(".", 1)[1]: m for m in theory_modules()}
+    out += [f"scalesim.models.{s} is not registered in any family" for s in sorted(_stems(models_pkg) - set(reg_models))]
+    out += [f"scalesim.theory.{s} is not registered in any family" for s in sorted(_stems(theory_pkg) - set(reg_theory))]
+    for name, mod in reg_models.items():
+        kinds = [k for k in ("MODEL", "SIMULATOR") if hasattr(mod, k)]
+        if len(kinds) != 1:
+            out.append(f"{mod.__name__} must export exactly one of MODEL or SIMULATOR; has {kinds}")
+        elif kinds == ["MODEL"] and not isinstance(mod.MODEL, Model):
+            out.append(f"{mod.__name__}.MODEL is not an engine.Model")
+        elif kinds == ["SIMULATOR"] and not isinstance(mod.SIMULATOR, Simulator):
+            out.append(f"{mod.__name__}.SIMULATOR is not a simulator.Simulator")
+        out += [f"{mod.__name__} lacks {n}" for n in _MODEL_NAMES if not hasattr(mod, n)]
+    for mod in reg_theory.values():
+        out += [f"{mod.__name__} lacks {n}" for n in ("exponents", "PAPERS") if not hasattr(mod, n)]
+    in_families = [e for f in FAMILIES.values() for e in f.experiments]
+    for e in in_families:
+        if _experiments.REGISTRY.get(e.name) is not e:
+            out.append(f"experiment {e.name} is in a family but not in scalesim.experiments.REGISTRY")
+        out += [f"experiment {e.name}: unknown paper key {k!r}" for k in e.papers if k not in BIBTEX]
+        if not e.papers:
+            out.append(f"experiment {e.name} names no papers")
+    for name, e in _experiments.REGISTRY.items():
+        if sum(e is x for x in in_families) != 1:
+            out.append(f"experiment {name} must be registered in exactly one family")
+    import importlib
+
+    for stem in sorted(_stems(_experiments) - {"base"}):
+        mod = importlib.import_module(f"{_experiments.__name__}.{stem}")
+        exp = getattr(mod, "EXPERIMENT", None)
+        if exp is None:
+            out.append(f"{mod.__name__} holds no EXPERIMENT (one experiment per module)")
+        elif exp not in in_families:
+            out.append(f"{mod.__name__}.EXPERIMENT ({exp.name}) is not registered in any family")
+    for f in FAMILIES.values():
+        out += [f"family {f.name}: unknown paper key {k!r}" for k in f.papers if k not in BIBTEX]
+    return out

@@ -65,3 +65,22 @@ def test_unwritable_out_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and err.startswith("scalesim: error: cannot access"), err
     assert blocker.read_text() == "x"
+
+
+def test_cite_prints_bibtex(tmp_path, capsys):
+    out = tmp_path / "pf"
+    assert main(["run", "pruning-frontier", "--quick", "--out", str(out), "--no-progress", "--cite"]) == 0
+    text = capsys.readouterr().out
+    assert "@software{scalesim," in text and "@inproceedings{sorscher2022beyond," in text
+    assert main(["report", str(out), "--cite"]) == 0
+    assert "@inproceedings{sorscher2022beyond," in capsys.readouterr().out
+
+
+def test_citation_api():
+    import scalesim.citation as c
+
+    text = c.citation("superposition")
+    assert "liu2025superposition" in text and "elhage2022toy" in text and text.startswith("@software{scalesim")
+    assert c.paper_keys("bahri2021explaining") == ("bahri2021explaining",)
+    with pytest.raises(ValueError, match="unknown experiment"):
+        c.citation("no-such-thing")
