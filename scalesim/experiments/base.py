@@ -23,7 +23,7 @@ from ..fit.records import format_table
 from ..prediction import verify_refs
 from ..store import Run, clean_partial, is_done, load_run, read_json, run_dir, save_run, write_json
 
-__all__ = ["Experiment", "run_experiment", "report", "point_id", "default_out_dir", "Progress", "check_theory_refs"]
+__all__ = ["Experiment", "run_experiment", "report", "point_id", "default_out_dir", "Progress", "check_theory_refs", "StoredResults", "load_results"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +173,48 @@ def run_experiment(
     runs, missing = _load_sweep_runs(out, exp, settings)
     assert missing == 0
     return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredResults:
+    """A finished experiment read back from the run store (see :func:`load_results`)."""
+
+    experiment: Experiment
+    settings: Any
+    runs: list
+    records: list
+    out: Path
+
+
+def load_results(exp: Experiment, results=None, *, quick: bool = True, run_missing: bool = False) -> StoredResults:
+    """Read an experiment's runs and ``summary.json`` from the store, without retraining.
+
+    Args:
+      exp: the registered experiment (``scalesim.registry.experiment(name)``).
+      results: the results root (default ``results``); the run directory is
+        ``results/NAME`` or ``results/NAME-quick``.
+      quick: read the quick run (``NAME-quick``) or the full one.
+      run_missing: when the store lacks the run, run it (quick mode only) instead of raising.
+
+    Returns:
+      :class:`StoredResults` with the settings the run used (from ``experiment.json``), its
+      runs (in sweep order) and its summary records.
+
+    Raises:
+      FileNotFoundError: the run is missing or unfinished (and ``run_missing`` is off).
+    """
+    out = (Path("results") if results is None else Path(results)) / (f"{exp.name}-quick" if quick else exp.name)
+    meta = out / "experiment.json"
+    if not (out / "summary.json").is_file() or not meta.is_file():
+        if not (run_missing and quick):
+            raise FileNotFoundError(f"{out}: no finished run; run `scalesim run {exp.name}{' --quick' if quick else ''} --out {out}`")
+        run_experiment(exp, out, quick=True, progress=False, stream=None)
+    stored = read_json(meta)
+    settings = from_dict(type(exp.settings(bool(stored.get("quick", quick)))), stored["settings"])
+    runs, missing = _load_sweep_runs(out, exp, settings)
+    if missing:
+        raise FileNotFoundError(f"{out}: {missing} sweep point(s) not finished; resume with `scalesim run {exp.name}`")
+    return StoredResults(exp, settings, runs, read_json(out / "summary.json"), out)
 
 
 def report(out_dir, registry: dict, stream=None) -> list[dict]:
