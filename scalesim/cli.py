@@ -63,7 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _cite(args, exp) -> None:
     if getattr(args, "cite", False):
-        from .citation import citation
+        from .bibliography import citation
 
         print(f"\n% Please cite the papers behind {exp.name}:\n{citation(exp)}")
 

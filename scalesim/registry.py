@@ -11,7 +11,7 @@ pruning, ...). Its record names
 - ``theory``: modules under :mod:`scalesim.theory`, each exporting ``exponents(**params) ->
   dict[str, Prediction]`` (:mod:`scalesim.prediction`);
 - ``experiments``: :class:`scalesim.experiments.base.Experiment` records;
-- ``papers``: keys of :data:`scalesim.citation.BIBTEX`.
+- ``papers``: keys of :data:`scalesim.bibliography.BIBTEX`.
 
 The tests walk :mod:`scalesim.models` and the experiments and fail on anything that is not
 registered here, and run the conformance suite over every registered model.
@@ -144,7 +144,7 @@ def contract_problems() -> list[str]:
     """
     from . import models as models_pkg
     from . import theory as theory_pkg
-    from .citation import BIBTEX
+    from .bibliography import BIBTEX
     from .engine import Model
     from .simulator import Simulator
 

@@ -77,7 +77,7 @@ def test_cite_prints_bibtex(tmp_path, capsys):
 
 
 def test_citation_api():
-    import scalesim.citation as c
+    import scalesim.bibliography as c
 
     text = c.citation("superposition")
     assert "liu2025superposition" in text and "elhage2022toy" in text and text.startswith("@software{scalesim")
