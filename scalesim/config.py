@@ -1,4 +1,4 @@
-"""Frozen-dataclass config helpers: validation, sweeps, stable ids.
+"""Frozen-dataclass configs: validation, sweeps, stable ids, ``--set`` parsing.
 
 Configs are plain ``@dataclass(frozen=True)`` classes. Their ``__post_init__`` calls the checks
 of :mod:`scalesim.validate`, so a bad value raises a ``ValueError`` that names the field and the
@@ -16,6 +16,7 @@ import typing
 from typing import Any
 
 __all__ = [
+    "stable_id",
     "config_id",
     "sweep",
     "to_dict",
@@ -44,13 +45,23 @@ def from_dict(cls, d: dict):
     return cls(**kwargs)
 
 
-def config_id(cfg) -> str:
-    """Stable 12-hex-digit id of a config: sha256 of its class name and sorted fields.
+def stable_id(payload) -> str:
+    """The one id hash: the first 12 hex digits of sha256 of ``payload`` as sorted-key JSON.
 
-    Independent of the Python session (no ``hash()``), so a re-run finds its run directories.
+    Independent of the Python process (no ``hash()``), so a re-run finds its run directories.
+
+    Args:
+      payload: a JSON-serialisable object (dicts, lists, strings, numbers, bools, None).
+
+    Returns:
+      12 lowercase hex digits.
     """
-    payload = json.dumps({"class": type(cfg).__name__, "fields": to_dict(cfg)}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def config_id(cfg) -> str:
+    """Stable id of a config: :func:`stable_id` of its class name and sorted fields."""
+    return stable_id({"class": type(cfg).__name__, "fields": to_dict(cfg)})
 
 
 def sweep(base, **axes) -> list:

@@ -41,6 +41,23 @@ def test_sweep_is_cartesian_and_ids_are_stable():
         config.sweep(Cfg(), depth=(1,))
 
 
+def test_stable_id_is_the_one_id_hash():
+    import hashlib
+    import json
+
+    from scalesim.experiments.base import point_id
+
+    payload = {"b": [1, 2.5, "x"], "a": {"z": None, "y": True}}
+    expect = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+    assert config.stable_id(payload) == expect == "70d03823b282"
+    assert config.config_id(Cfg()) == config.stable_id({"class": "Cfg", "fields": config.to_dict(Cfg())})
+    # a sweep point's run directory name: the point and the settings it ran under (pinned)
+    pid = point_id(Cfg(width=16), Cfg(alpha=0.5))
+    assert pid == config.stable_id({"point": ["Cfg", config.to_dict(Cfg(width=16))],
+                                    "settings": ["Cfg", config.to_dict(Cfg(alpha=0.5))]})
+    assert pid == "7ef120cceafc"  # the formula point_id used before stable_id existed
+
+
 def test_roundtrip_and_string_overrides():
     c = Cfg(sizes=(3, 4))
     assert config.from_dict(Cfg, config.to_dict(c)) == c

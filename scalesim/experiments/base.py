@@ -10,15 +10,13 @@ measured-vs-theory table. :func:`report` redoes the last three from the store al
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
-from ..config import from_dict, replace_from_strings, to_dict
+from ..config import from_dict, replace_from_strings, stable_id, to_dict
 from ..fit.records import format_table
 from ..prediction import verify_refs
 from ..store import Run, clean_partial, is_done, load_run, read_json, run_dir, save_run, write_json
@@ -52,12 +50,11 @@ class Experiment:
 
 
 def point_id(point, settings) -> str:
-    """Stable id of a sweep point: hash of the point config *and* the settings it ran under."""
-    payload = json.dumps(
-        {"point": [type(point).__name__, to_dict(point)], "settings": [type(settings).__name__, to_dict(settings)]},
-        sort_keys=True,
+    """Stable id of a sweep point: :func:`~scalesim.config.stable_id` of the point config *and*
+    the settings it ran under."""
+    return stable_id(
+        {"point": [type(point).__name__, to_dict(point)], "settings": [type(settings).__name__, to_dict(settings)]}
     )
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def check_theory_refs(exp: Experiment, records: list[dict]) -> None:
