@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "Run",
+    "jsonable",
     "atomic_write_bytes",
     "write_json",
     "read_json",
@@ -80,26 +81,39 @@ def atomic_write_bytes(path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def _jsonable(x):
+def jsonable(x):
+    """The one JSON sanitizer: plain Python containers and scalars that ``json.dumps`` accepts.
+
+    Dict keys become strings, tuples lists, NumPy/JAX arrays and scalars Python values; NaN
+    becomes ``None`` (JSON ``null``) and ``+-inf`` the strings ``"inf"``/``"-inf"``, so the
+    output is strict JSON (``allow_nan=False`` holds).
+
+    Args:
+      x: a nested structure of dicts, lists, tuples, numbers, arrays and strings.
+
+    Returns:
+      The sanitized structure (new containers; leaves that need no change are returned as is).
+    """
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, (np.ndarray, np.generic)):
-        return _jsonable(x.tolist())
+        return jsonable(x.tolist())
     if isinstance(x, float) and not math.isfinite(x):
         return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
     if hasattr(x, "__array__"):
-        return _jsonable(np.asarray(x).tolist())
+        return jsonable(np.asarray(x).tolist())
     return x
 
 
 def write_json(path, obj) -> None:
     """Atomically write ``obj`` as indented JSON (NaN -> null, inf -> "inf")."""
-    atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(jsonable(obj), indent=2, sort_keys=True) + "\n").encode())
 
 
 def read_json(path):
+    """Parse the JSON file at ``path``."""
     with open(path) as f:
         return json.load(f)
 
@@ -117,6 +131,7 @@ def _npz_bytes(arrays: dict) -> bytes:
 
 
 def run_dir(out_dir, point_id: str) -> Path:
+    """The run directory ``OUT/runs/<point_id>`` of a sweep point."""
     return Path(out_dir) / "runs" / point_id
 
 
@@ -133,8 +148,8 @@ def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
     try:
         for name, data in (
             ("arrays.npz", _npz_bytes(arrays)),
-            ("metrics.json", (json.dumps(_jsonable(metrics), indent=2, sort_keys=True) + "\n").encode()),
-            ("config.json", (json.dumps(_jsonable(config), indent=2, sort_keys=True) + "\n").encode()),
+            ("metrics.json", (json.dumps(jsonable(metrics), indent=2, sort_keys=True) + "\n").encode()),
+            ("config.json", (json.dumps(jsonable(config), indent=2, sort_keys=True) + "\n").encode()),
         ):
             with open(tmp / name, "wb") as f:
                 f.write(data)
@@ -153,6 +168,7 @@ def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
 
 
 def load_run(path) -> Run:
+    """Load one finished run directory (config, metrics, arrays without pickle)."""
     path = Path(path)
     with np.load(path / "arrays.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -169,6 +185,7 @@ def load_runs(out_dir) -> list[Run]:
 
 
 def load_summary(out_dir) -> list[dict]:
+    """The measured-vs-theory records of ``OUT/summary.json``."""
     return read_json(Path(out_dir) / "summary.json")
 
 

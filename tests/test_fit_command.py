@@ -1,4 +1,5 @@
-"""`scalesim fit` command: JSON output, and one-line errors (exit 2) on malformed input."""
+"""`scalesim fit` command: JSON output, and one-line `scalesim: error: ...` messages (exit 2) on
+malformed input, the format of every `scalesim` command."""
 
 import argparse
 import json
@@ -33,7 +34,7 @@ def _write(path, header, rows):
 
 def _assert_clean_error(rc, out, err):
     assert rc == 2
-    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert err.startswith("scalesim: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err and out == ""
 
 
@@ -72,7 +73,7 @@ def test_json_chinchilla_methods(method, epoch_csv, capsys):
     assert rc == 0, err
     res = json.loads(out)
     _check_json(res, 240)
-    if method == "approach3":  # fitting.md Sec. 7 oracle 1
+    if method == "approach3":  # oracle 1 of test_fit_chinchilla
         assert res["params"]["alpha"] == pytest.approx(0.3473, abs=1e-4)
         assert res["objective"] == pytest.approx(1.0183e-3, rel=1e-4)
 
@@ -200,4 +201,18 @@ def test_wired_into_scalesim_cli(isoflop_csv, tmp_path, capsys):
     assert json.loads(out)["method"] == "approach2"
     rc = main(["fit", str(tmp_path / "missing.csv")])
     out, err = capsys.readouterr()
-    assert rc == 2 and err.count("\n") == 1 and "error:" in err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("scalesim: error: "), err
+
+
+def test_non_finite_values_use_the_store_convention():
+    """JSON output is strict (NaN -> null, inf -> "inf", as summary.json); the table prints them."""
+    from scalesim.store import jsonable
+
+    res = jsonable({"law": "chinchilla", "method": "approach2", "n_points": 6, "objective": 0.5,
+                    "params": {k: None for k in ("E", "A", "B", "alpha", "beta")}, "a": 0.5,
+                    "b": 0.5, "N_opt": float("inf"), "D_opt": 1e9, "tokens_per_param": float("nan"),
+                    "ci": {"a": [0.4, float("inf")], "b": [float("nan"), 0.6]}})
+    json.dumps(res, allow_nan=False)
+    assert res["N_opt"] == "inf" and res["tokens_per_param"] is None and res["ci"]["a"] == [0.4, "inf"]
+    table = command._table(res)
+    assert "N_opt" in table and "inf" in table and "tokens_per_param" not in table

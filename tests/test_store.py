@@ -34,6 +34,26 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     assert [q.name for q in tmp_path.iterdir()] == ["s.json"]
 
 
+def test_jsonable_is_strict_json():
+    import json
+
+    import jax.numpy as jnp
+
+    x = {1: (np.float64(np.nan), float("inf"), -np.inf), "a": np.arange(3), "b": np.bool_(True),
+         "j": jnp.asarray([1.5, jnp.inf]), "n": [np.int64(7), None, "s"]}
+    out = store.jsonable(x)
+    assert out == {"1": [None, "inf", "-inf"], "a": [0, 1, 2], "b": True, "j": [1.5, "inf"],
+                   "n": [7, None, "s"]}
+    assert type(out["b"]) is bool and type(out["n"][0]) is int
+    json.dumps(out, allow_nan=False)  # strict JSON
+
+
+def test_fit_command_uses_the_store_sanitizer():
+    from scalesim.fit import command
+
+    assert command.jsonable is store.jsonable
+
+
 def _cli(out, env=None):
     return [sys.executable, "-m", "scalesim.cli", "run", "sgd-powerlaw", "--quick", "--out", str(out), *TINY]
 

@@ -1,8 +1,10 @@
 """``scalesim fit FILE.csv --law chinchilla --method {approach3,vpnls,approach2} [--json]``.
 
-The lead wires it into ``scalesim/cli.py`` with ``add_fit_parser(subparsers)`` and dispatches
-to ``run_fit(args)``. Any problem with the input is one line on stderr, ``error: ...``, and
-exit code 2; no traceback escapes for bad input (fuzzed in tests/test_fit_command.py).
+``scalesim/cli.py`` registers the subcommand with :func:`add_fit_parser` and dispatches to
+:func:`run_fit`. Any problem with the input is one line on stderr, ``scalesim: error: ...``
+(the format of every ``scalesim`` command), and exit code 2; no traceback escapes for bad
+input. JSON output goes through the store's sanitizer (:func:`scalesim.store.jsonable`: NaN
+becomes ``null``, infinities ``"inf"``/``"-inf"``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import math
 import sys
 
-import numpy as np
+from scalesim.store import jsonable
 
 __all__ = ["add_fit_parser", "run_fit", "fit_file", "main"]
 
@@ -21,7 +23,14 @@ LAWS = ("chinchilla",)
 
 
 def add_fit_parser(subparsers) -> argparse.ArgumentParser:
-    """Register the ``fit`` subcommand on an argparse subparsers object."""
+    """Register the ``fit`` subcommand.
+
+    Args:
+      subparsers: the object returned by ``ArgumentParser.add_subparsers``.
+
+    Returns:
+      The ``fit`` sub-parser.
+    """
     p = subparsers.add_parser(
         "fit", help="fit a scaling law to a CSV of (N, D, L) points or a run directory",
         description="Fit L(N, D) = E + A N^-alpha + B D^-beta. Columns default to N, D, L; "
@@ -31,6 +40,7 @@ def add_fit_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def add_fit_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the ``fit`` options (file, law, method, columns, bootstrap, output) to parser ``p``."""
     p.add_argument("file", help="CSV file, or an experiment output directory of run dirs")
     p.add_argument("--law", default="chinchilla", choices=LAWS)
     p.add_argument("--method", default="approach3", choices=METHODS)
@@ -49,25 +59,21 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _clean(x):
-    """JSON-safe: numpy -> python, NaN/inf -> None."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        return [_clean(v) for v in x.tolist()]
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return float(x) if math.isfinite(float(x)) else None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-
-
 def fit_file(args) -> tuple[dict, object, tuple]:
-    """Fit as the CLI does; returns (json-able result dict, fit object, (N, D, L, C))."""
+    """Read the table named by ``args.file`` and fit it as the CLI does.
+
+    Args:
+      args: parsed ``fit`` arguments (see :func:`add_fit_arguments`).
+
+    Returns:
+      ``(result, fit, (N, D, L, C))``: the JSON-ready result dict (parameters, compute-optimal
+      N_opt, D_opt and tokens/param at ``--c-ref`` FLOP, bootstrap CIs), the fit object
+      (:class:`~scalesim.fit.chinchilla.ChinchillaFit` or
+      :class:`~scalesim.fit.approach2.Approach2Fit`) and the data (``C`` may be None).
+
+    Raises:
+      ValueError: one-line message naming the bad input or the failed fit.
+    """
     from scalesim.fit import chinchilla as ch
     from scalesim.fit.allocation import compute_optimal
     from scalesim.fit.tabular import read_ndl
@@ -92,7 +98,7 @@ def fit_file(args) -> tuple[dict, object, tuple]:
         out.update(law=args.law, N_opt=float(fit.N_opt(args.c_ref)),
                    D_opt=float(fit.D_opt(args.c_ref)), C_ref=args.c_ref)
         out["tokens_per_param"] = out["D_opt"] / out["N_opt"]
-        return _clean(out), fit, (N, D, L, C)
+        return jsonable(out), fit, (N, D, L, C)
     ch.check_data(N, D, L)
     if len(L) < 6:
         raise ValueError(f"need at least 6 points to fit the 5-parameter {args.law} law, "
@@ -119,12 +125,17 @@ def fit_file(args) -> tuple[dict, object, tuple]:
         out["ci"] = {k: [float(v[0]), float(v[1])] for k, v in bs.ci.items()}
         out["bootstrap"] = {"n_boot": args.n_boot, "n_failed": bs.n_failed,
                             "level": args.level, "delta_ci": bs.to_dict()["delta_ci"]}
-    return _clean(out), fit, (N, D, L, C)
+    return jsonable(out), fit, (N, D, L, C)
+
+
+def _num(v, spec: str) -> str:
+    """``v`` formatted with ``spec`` if it is a number; sanitized non-finite values as text."""
+    return format(v, spec) if isinstance(v, (int, float)) else str(v)
 
 
 def _table(res) -> str:
     lines = [f"{res['law']} law, method {res['method']}, {res['n_points']} points, "
-             f"objective {res['objective']:.6g}"]
+             f"objective {_num(res['objective'], '.6g')}"]
     ci = res.get("ci", {})
     names = [k for k in ("E", "A", "B", "alpha", "beta") if res["params"].get(k) is not None]
     names += ["a", "b", "N_opt", "D_opt", "tokens_per_param"]
@@ -134,13 +145,20 @@ def _table(res) -> str:
         if v is None:
             continue
         c = ci.get(k)
-        cis = f"[{c[0]:.4g}, {c[1]:.4g}]" if c and None not in c else "-"
-        lines.append(f"{k:<18}{v:>14.6g}{cis:>32}")
+        cis = f"[{_num(c[0], '.4g')}, {_num(c[1], '.4g')}]" if c and None not in c else "-"
+        lines.append(f"{k:<18}{_num(v, '.6g'):>14}{cis:>32}")
     return "\n".join(lines)
 
 
 def run_fit(args) -> int:
-    """Run the fit subcommand; returns the exit code (2 with one 'error:' line on bad input)."""
+    """Run the ``fit`` subcommand: print a table (or one JSON object with ``--json``).
+
+    Args:
+      args: parsed ``fit`` arguments.
+
+    Returns:
+      The exit code: 0, or 2 after printing one ``scalesim: error: ...`` line to stderr.
+    """
     try:
         res, fit, (N, D, L, C) = fit_file(args)
         if args.plot:
@@ -155,7 +173,7 @@ def run_fit(args) -> int:
                 raise ValueError(f"--plot: cannot save figure to {args.plot!r} ({exc})") from None
     except ValueError as exc:
         msg = " ".join(str(exc).split())
-        print(f"error: {msg}", file=sys.stderr)
+        print(f"scalesim: error: {msg}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(res, allow_nan=False))
@@ -165,7 +183,7 @@ def run_fit(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Stand-alone entry point (``python -m scalesim.fit.command FILE ...``)."""
+    """Stand-alone entry point (``python -m scalesim.fit.command FILE ...``); returns the exit code."""
     parser = argparse.ArgumentParser(prog="scalesim fit")
     add_fit_arguments(parser)
     return run_fit(parser.parse_args(argv))
