@@ -25,6 +25,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from . import rng
 from .sharding import shard_members
@@ -103,7 +104,7 @@ def _compiled(model: Model, cfg, optimizer: Callable, steps: int, batch_size: in
             lval, grads = jax.value_and_grad(model.loss)(p, batch_at(t), cfg, hyper)
             b = record(b, t, p, lval)
             updates, s = opt.update(grads, s, p)
-            p = jax.tree.map(lambda x, u: (x + u).astype(x.dtype), p, updates)
+            p = optax.apply_updates(p, updates)  # p + u, cast back to the param dtype
             return (p, s, b), None
 
         (params, opt_state, buf), _ = jax.lax.scan(step, (params, opt_state, buf), jnp.arange(steps))
