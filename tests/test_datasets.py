@@ -41,7 +41,7 @@ def test_epoch_chinchilla_outlier_drop():
     kept = loaders.load_epoch_chinchilla()
     assert len(full["L"]) == 245 and len(kept["L"]) == 240
     dropped = np.sort(np.setdiff1d(full["L"], kept["L"]))[::-1]
-    # fitting.md 1.1: the dropped losses are 5.01, 4.67, 3.79, 3.77, 3.45
+    # Besiroglu et al. 2024, Sec. 2: the dropped losses are 5.01, 4.67, 3.79, 3.77, 3.45
     np.testing.assert_allclose(dropped, [5.01, 4.67, 3.79, 3.77, 3.45], atol=6e-3)
     np.testing.assert_allclose(6 * kept["N"] * kept["D"], kept["C"], rtol=1e-12)
     assert kept["N"].min() > 5e7 and kept["N"].max() < 1.7e10

@@ -1,5 +1,5 @@
 """Approach 2 (IsoFLOP parabolas): its bias on a noise-free asymmetric surface, VPNLS unbiased
-(Czech 2026, fitting.md Sec. 3.1); Llama 3 IsoFLOP data vs Meta's published fit."""
+(Czech 2026, Sec. 3-4); Llama 3 IsoFLOP data vs Meta's published fit."""
 
 import numpy as np
 import pytest
@@ -54,7 +54,7 @@ def test_llama3_isoflops_matches_meta_fit():
     d = load_llama3_isoflops()
     f = a2.fit_approach2(d["N"], d["D"], d["L"], C=d["C"], n_boot=300)
     assert len(f.budgets) == 10 and np.all(f.curvature > 0)
-    # Llama 3 paper: D*(C) = 0.29 C^0.53 (fitting.md 3.4, [S])
+    # Llama 3 paper (arXiv 2407.21783, Sec. 3.2.1): D*(C) = 0.29 C^0.53
     assert f.b == pytest.approx(0.53, abs=0.01)
     assert np.exp(f.log_kD) == pytest.approx(0.29, rel=0.1)
     lo, hi = f.ci["b"]

@@ -1,4 +1,5 @@
-"""Approach 3 (Hoffmann App. D.2 / Epoch replication): oracles 1 and 3 of fitting.md Sec. 7."""
+"""Approach 3 (Hoffmann et al. 2022, App. D.2; Besiroglu et al. 2024 replication): the published
+Huber-minimisation optimum (oracle 1) and noise-free recovery (oracle 3)."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +9,7 @@ import pytest
 from scalesim.datasets import load_epoch_chinchilla
 from scalesim.fit import chinchilla as ch
 
-# fitting.md Sec. 7, oracle 1 (Epoch notebook + independent scipy re-run)
+# oracle 1: the Huber-minimisation optimum of Besiroglu et al.'s notebook (and a scipy re-run)
 ORACLE1 = {"A": 477.9, "B": 2143.0, "E": 1.8172, "alpha": 0.3473, "beta": 0.3672}
 ORACLE1_OBJECTIVE = 1.0183e-3
 
@@ -92,7 +93,7 @@ def test_oracle3_noise_free_recovery():
 
 
 def test_hoffmann_printed_params_are_not_the_optimum():
-    """Epoch: Hoffmann et al. stopped early (fitting.md 1.4); their params score 4x worse."""
+    """Besiroglu et al. 2024: Hoffmann et al. stopped early; their params score 4x worse."""
     d = load_epoch_chinchilla()
     theta = ch.theta_from_params(ch.HOFFMANN_PARAMS)
     with jax.enable_x64(True):

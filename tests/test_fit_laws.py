@@ -9,7 +9,7 @@ from scalesim.fit import laws as lw
 
 
 def test_kaplan_recovers_published_constants():
-    """Kaplan et al. 2020 Eq. 1.5 constants (fitting.md 4.7), noise-free."""
+    """Kaplan et al. 2020 Eq. 1.5 constants (Sec. 1.2), noise-free."""
     rng = np.random.default_rng(0)
     N, D = 10 ** rng.uniform(7, 10, 120), 10 ** rng.uniform(9, 11, 120)
     true = {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095}

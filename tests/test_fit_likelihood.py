@@ -1,4 +1,4 @@
-"""Huber-likelihood (Epoch headline) estimator: fitting.md Sec. 7 oracle 2."""
+"""Huber-likelihood estimator: Besiroglu et al. 2024's headline estimate (oracle 2)."""
 
 import jax
 import jax.numpy as jnp

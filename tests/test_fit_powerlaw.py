@@ -39,6 +39,20 @@ def test_bootstrap_ci_covers_truth_and_shrinks_with_members():
     assert off.ci[0] <= truth <= off.ci[1]
 
 
+def test_bootstrap_uses_the_library_resampler_and_interval():
+    from scalesim.stats import percentile_ci, resample_indices
+
+    rng = np.random.default_rng(5)
+    x = np.geomspace(10, 1000, 8)
+    Y = 3 * x**-0.4 * np.exp(0.05 * rng.standard_normal((6, x.size)))
+    b = bootstrap_exponent(x, Y, n_boot=64, seed=7, level=0.9)
+    idx = resample_indices(6, 64, seed=7)
+    expect = [float(fit_power_law(x, Y[i].mean(0)).exponent) for i in idx]
+    np.testing.assert_allclose(b.samples, expect, rtol=1e-12)
+    assert b.ci == percentile_ci(b.samples, 0.9)
+    assert b.estimate == pytest.approx(float(fit_power_law(x, Y.mean(0)).exponent), rel=1e-12)
+
+
 def test_fit_is_differentiable():
     x = np.geomspace(1, 100, 10)
     g = jax.grad(lambda a: fit_power_law(x, x**-a).exponent)(0.7)

@@ -10,7 +10,7 @@ from scalesim.fit import allocation as al
 from scalesim.fit import bootstrap as bs
 from scalesim.fit import chinchilla as ch
 
-# Epoch (Besiroglu et al. 2024, Table 1; fitting.md 1.3): 95% bootstrap percentile CIs
+# Besiroglu et al. 2024, Table 1: 95% bootstrap percentile CIs
 EPOCH_CI = {"A": (285.2, 743.6), "B": (1042.4, 5810.3), "E": (1.769, 1.871),
             "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
 
@@ -26,6 +26,18 @@ def test_resample_weights_plain_and_block():
     assert np.all(Wb[:, groups == "r0"].sum(1) % 2 == 0)
     with pytest.raises(ValueError, match="groups"):
         bs.resample_weights(10, 5, groups=groups[:3])
+
+
+def test_resample_weights_count_the_library_resampler():
+    from scalesim.stats import resample_indices
+
+    idx = resample_indices(10, 50, seed=4)
+    W = bs.resample_weights(10, 50, seed=4)
+    np.testing.assert_array_equal(W, [np.bincount(r, minlength=10) for r in idx])
+    groups = np.repeat([3, 1, 2], [4, 4, 2])  # labels sorted: run 1 is group 0, ...
+    Wb = bs.resample_weights(10, 50, seed=4, groups=groups)
+    counts = np.array([np.bincount(r, minlength=3) for r in resample_indices(3, 50, seed=4)])
+    np.testing.assert_array_equal(Wb, counts[:, np.unique(groups, return_inverse=True)[1]])
 
 
 def test_compute_optimal_identities():

@@ -1,4 +1,4 @@
-"""VPNLS: exact inner NNLS, envelope gradient, noise-free recovery (fitting.md Sec. 3.2, 7)."""
+"""VPNLS: exact inner NNLS, envelope gradient, noise-free recovery (Czech 2026, Sec. 6)."""
 
 import itertools
 

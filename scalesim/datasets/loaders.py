@@ -5,8 +5,9 @@ Every file under ``scalesim/datasets/data`` is a byte-for-byte copy of a public 
 it and returns a *tidy* dict of equal-length 1-D numpy arrays (float64 for numbers, ``str``
 object arrays for labels): the same shape a DataFrame would have, without needing pandas.
 
-Conventions follow ``shared/research/fitting.md``: ``N`` parameters, ``D`` training tokens,
-``C`` training FLOP with ``C = 6 N D`` where one of them is missing, ``L`` loss.
+Conventions (Hoffmann et al. 2022; Kaplan et al. 2020, Sec. 2.1): ``N`` parameters, ``D``
+training tokens, ``C`` training FLOP with ``C = 6 N D`` where one of them is missing, ``L``
+loss.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ __all__ = [
     "load_revisiting_lang",
 ]
 
-#: sha256 of each vendored file (identical to ``shared/data/README.md``).
+#: sha256 of each vendored file (also listed in ``PROVENANCE.md``).
 SHA256 = {
     "epoch_chinchilla_svg_extracted_data.csv":
         "193478df4e90f040016431996c45682659306840ecdadf83cfb9cd5ca0aa1b30",
@@ -51,14 +52,31 @@ class DatasetChecksumError(ValueError):
 
 
 def data_path(name: str) -> Path:
-    """Path of a vendored file, e.g. ``data_path("llama3_isoflops_points.csv")``."""
+    """Path of a vendored file, e.g. ``data_path("llama3_isoflops_points.csv")``.
+
+    Args:
+      name: a name from :func:`list_datasets`.
+
+    Returns:
+      The file's path inside the installed package.
+    """
     if name not in SHA256:
         raise ValueError(f"name: unknown dataset file {name!r}; choose one of {sorted(SHA256)}")
     return Path(str(resources.files("scalesim.datasets").joinpath("data", name)))
 
 
 def verify(name: str) -> Path:
-    """Check the sha256 of a vendored file; return its path or raise DatasetChecksumError."""
+    """Check the sha256 of a vendored file against :data:`SHA256`.
+
+    Args:
+      name: a name from :func:`list_datasets`.
+
+    Returns:
+      The file's path.
+
+    Raises:
+      DatasetChecksumError: the file differs from the recorded copy.
+    """
     path = data_path(name)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != SHA256[name]:
@@ -69,7 +87,11 @@ def verify(name: str) -> Path:
 
 
 def list_datasets() -> list[str]:
-    """Names of the vendored data files."""
+    """Names of the vendored data files.
+
+    Returns:
+      Sorted file names, as accepted by :func:`data_path` and :func:`verify`.
+    """
     return sorted(SHA256)
 
 
@@ -89,9 +111,13 @@ def _column(header, rows, col, kind=float):
 def load_epoch_chinchilla(drop_outliers: bool = True) -> dict[str, np.ndarray]:
     """Epoch AI's points extracted from Hoffmann et al. (2022) Fig. 4 (Besiroglu et al. 2024).
 
-    Returns ``{"N", "D", "C", "L"}`` with ``D = C / (6 N)`` as Epoch do. With
-    ``drop_outliers`` (default, Epoch's choice) the 5 highest-loss points are removed,
-    leaving 240 rows; otherwise all 245 rows in file order.
+    Args:
+      drop_outliers: remove the 5 highest-loss points (default, Besiroglu et al.'s choice),
+        leaving 240 rows; otherwise all 245 rows in file order.
+
+    Returns:
+      ``{"N", "D", "C", "L"}``: parameters, tokens ``D = C / (6 N)`` as Besiroglu et al.
+      derive them, training FLOP and loss (nats per token).
     """
     header, rows = _read_rows("epoch_chinchilla_svg_extracted_data.csv")
     N = _column(header, rows, "Model Size")
@@ -105,9 +131,11 @@ def load_epoch_chinchilla(drop_outliers: bool = True) -> dict[str, np.ndarray]:
 
 
 def load_llama3_isoflops() -> dict[str, np.ndarray]:
-    """Llama 3 IsoFLOP points digitised from arXiv 2407.21783 Fig. 2 (E. Czech).
+    """Llama 3 IsoFLOP points (Llama Team 2024, arXiv 2407.21783, Fig. 2; digitised by E. Czech).
 
-    Returns ``{"N", "D", "C", "L"}`` with ``N = C / (6 D)``; 133 rows over 10 budgets.
+    Returns:
+      ``{"N", "D", "C", "L"}``: parameters ``N = C / (6 D)``, tokens, training FLOP and
+      validation loss; 133 rows over 10 budgets.
     """
     header, rows = _read_rows("llama3_isoflops_points.csv")
     C = _column(header, rows, "compute_budget")
@@ -117,10 +145,11 @@ def load_llama3_isoflops() -> dict[str, np.ndarray]:
 
 
 def load_bnsl_4digit_addition() -> dict[str, np.ndarray]:
-    """BNSL Fig. 4 (left) 4-digit addition curve (Caballero et al. 2023).
+    """The 4-digit addition curve of Caballero et al. 2023 ("Broken Neural Scaling Laws"), Fig. 4 left.
 
-    Returns ``{"x", "y", "fit"}``: training-set size, test cross-entropy and a bool mask
-    (True for the 14 fitted points, False for the 3 extrapolation targets).
+    Returns:
+      ``{"x", "y", "fit"}``: training-set size, test cross-entropy and a bool mask (True for
+      the 14 fitted points, False for the 3 extrapolation targets).
     """
     header, rows = _read_rows("bnsl_4digit_addition.csv")
     split = _column(header, rows, "split", kind=str)
@@ -130,11 +159,12 @@ def load_bnsl_4digit_addition() -> dict[str, np.ndarray]:
 
 
 def load_revisiting_lang() -> dict[str, np.ndarray]:
-    """Alabdulmohsin et al. (2022) language benchmark curves (via IBM/ColPret).
+    """Alabdulmohsin et al. (2022) benchmark learning curves (via IBM/ColPret).
 
-    Returns ``{"domain", "task", "model", "x", "loss", "train"}``; ``train`` is True for the
-    points a law is fitted on and False for the extrapolation targets. One curve is one
-    ``(domain, task, model)`` triple.
+    Returns:
+      ``{"domain", "task", "model", "x", "loss", "train"}``: ``x`` examples seen, ``loss``
+      the benchmark loss, ``train`` True for the points a law is fitted on and False for the
+      extrapolation targets. One curve is one ``(domain, task, model)`` triple.
     """
     header, rows = _read_rows("colpret/revisiting_lang.csv")
     return {"domain": _column(header, rows, "Domain", kind=str),

@@ -5,13 +5,14 @@ L = p x^2 + q x + r in x = log N to the IsoFLOP points, take the vertex x* = -q 
 log N*(C), D*(C) = C / (6 N*); then regress log N* and log D* on log C: N* ∝ C^a, D* ∝ C^b.
 
 Known biases even on noise-free data (Czech 2026, "Problems with Chinchilla Approach 2",
-fitting.md Sec. 3.1): the parabola is a Taylor approximation of an asymmetric curve
+Open-Athena, Sec. 3-4): the parabola is a Taylor approximation of an asymmetric curve
 (alpha != beta), which shifts the vertex by a constant factor and so biases the intercept
 (the extrapolated N*, D*); off-centre sampling that drifts with C biases the exponent too.
 ``tests/test_fit_approach2.py`` reproduces this against VPNLS on the same points.
 
-Uncertainty: bootstrap within budgets (points resampled inside each IsoFLOP curve; all
-refits vectorised as weighted least squares), percentile CIs.
+Uncertainty: bootstrap within budgets (points resampled inside each IsoFLOP curve with
+:func:`scalesim.stats.resample_indices`; all refits vectorised as weighted least squares),
+percentile CIs (:func:`scalesim.stats.percentile_ci`).
 """
 
 from __future__ import annotations
@@ -20,15 +21,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scalesim.fit.allocation import percentile_ci
 from scalesim.fit.chinchilla import check_data
+from scalesim.stats import percentile_ci, resample_indices
 
 __all__ = ["group_budgets", "Approach2Fit", "fit_approach2"]
 
 
 def group_budgets(C, rtol: float = 0.1) -> np.ndarray:
-    """Integer budget label per point: sorted compute values within a factor (1 + rtol) of
-    the previous one share a budget (IsoFLOP points are snapped to a budget within 10%)."""
+    """Group IsoFLOP points into compute budgets.
+
+    Args:
+      C: training compute per point, in FLOP.
+      rtol: sorted compute values within a factor ``1 + rtol`` of the previous one share a
+        budget (IsoFLOP points are snapped to a budget within 10%).
+
+    Returns:
+      int array: budget label per point, 0 for the smallest budget.
+    """
     C = np.asarray(C, np.float64)
     order = np.argsort(C)
     lc = np.log(C[order])
@@ -40,7 +49,20 @@ def group_budgets(C, rtol: float = 0.1) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Approach2Fit:
-    """IsoFLOP fit. N* ∝ C^a (intercept ``log_kN``), D* ∝ C^b (``log_kD``); natural logs."""
+    """An IsoFLOP fit (Hoffmann et al. 2022, Sec. 3.2): N* = exp(log_kN) C^a, D* = exp(log_kD) C^b.
+
+    Attributes:
+      method: ``"approach2"``.
+      a, b: exponents of N*(C) and D*(C).
+      log_kN, log_kD: natural-log intercepts (C in FLOP).
+      budgets: geometric-mean compute of each budget (FLOP).
+      N_star, D_star, L_star: parabola vertex per budget (parameters, tokens, loss).
+      curvature: parabola coefficient p per budget (> 0).
+      n_points: points used.
+      objective: total residual sum of squares of the parabolas.
+      ci: ``{"a": (lo, hi), "b": (lo, hi)}`` bootstrap percentile CIs (empty without bootstrap).
+      params: the Chinchilla parameter names, all None (Approach 2 does not estimate them).
+    """
 
     method: str
     a: float
@@ -59,14 +81,31 @@ class Approach2Fit:
                                                   ("E", "A", "B", "alpha", "beta")})
 
     def N_opt(self, C):
+        """Compute-optimal parameters N*(C) = exp(log_kN) C^a.
+
+        Args:
+          C: training compute in FLOP.
+
+        Returns:
+          Parameters (float64; inf where the power law overflows).
+        """
         with np.errstate(over="ignore"):
             return np.exp(self.log_kN + self.a * np.log(np.asarray(C, np.float64)))
 
     def D_opt(self, C):
+        """Compute-optimal tokens D*(C) = exp(log_kD) C^b.
+
+        Args:
+          C: training compute in FLOP.
+
+        Returns:
+          Tokens (float64; inf where the power law overflows).
+        """
         with np.errstate(over="ignore"):
             return np.exp(self.log_kD + self.b * np.log(np.asarray(C, np.float64)))
 
     def to_dict(self) -> dict:
+        """Plain-dict summary (exponents, intercepts, vertices, CIs)."""
         return {"method": self.method, "params": dict(self.params), "a": self.a, "b": self.b,
                 "log_kN": self.log_kN, "log_kD": self.log_kD, "objective": self.objective,
                 "n_points": self.n_points, "budgets": self.budgets.tolist(),
@@ -118,9 +157,28 @@ def _line(lc, y, ok):
 
 def fit_approach2(N, D, L, *, C=None, budgets=None, n_boot: int = 1000, seed: int = 0,
                   level: float = 0.95, min_points: int = 3) -> Approach2Fit:
-    """Approach 2 on IsoFLOP data. ``C`` defaults to 6 N D; ``budgets`` (label per point)
-    defaults to ``group_budgets(C)``. Needs >= 2 budgets with >= ``min_points`` points each
-    and positive curvature; ``ci`` holds bootstrap percentile CIs for a, b, N*, D*."""
+    """Chinchilla Approach 2 (Hoffmann et al. 2022, Sec. 3.2) on IsoFLOP data.
+
+    Budgets with fewer than ``min_points`` points are dropped.
+
+    Args:
+      N: parameter counts (> 0).
+      D: training tokens (> 0).
+      L: losses (> 0).
+      C: compute per point in FLOP (default 6 N D).
+      budgets: budget label per point (default :func:`group_budgets` of ``C``).
+      n_boot: bootstrap resamples within budgets (0: no CIs).
+      seed: integer seed; budget ``k`` draws with seed ``[seed, k]``.
+      level: two-sided coverage.
+      min_points: fewest points per budget.
+
+    Returns:
+      :class:`Approach2Fit` with bootstrap percentile CIs of ``a`` and ``b``.
+
+    Raises:
+      ValueError: fewer than 2 usable budgets, a parabola opening downward, or a vertex that is
+        not finite.
+    """
     N, D, L = check_data(N, D, L, min_points=2 * min_points)
     C = 6.0 * N * D if C is None else np.asarray(C, np.float64)
     labels = group_budgets(C) if budgets is None else np.unique(budgets, return_inverse=True)[1]
@@ -150,11 +208,11 @@ def fit_approach2(N, D, L, *, C=None, budgets=None, n_boot: int = 1000, seed: in
     b, kD = _line(lc, logD, np.ones_like(xs, bool))
     ci = {}
     if n_boot > 0:
-        rng = np.random.default_rng(seed)
         Wb = np.zeros((n_boot, len(L)))
         for k in range(K):
             idx = np.flatnonzero(labels == k)
-            draw = rng.integers(0, len(idx), size=(n_boot, len(idx)))
+            # one independent numpy stream per budget (a seed may be a sequence of ints)
+            draw = resample_indices(len(idx), n_boot, seed=[seed, k])
             np.add.at(Wb, (np.repeat(np.arange(n_boot), len(idx)), idx[draw].ravel()), 1.0)
         bx, _, bp, _ = _vertices(x, L, labels, Wb)
         ok = (bp > 0) & np.isfinite(bx)

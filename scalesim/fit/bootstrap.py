@@ -7,12 +7,14 @@ objective sum_i w_i loss_i equals the objective on the resampled data set.
 - plain: multinomial counts over points (Efron 1979).
 - block-by-run (``groups``): whole runs are drawn with replacement and every checkpoint of
   a drawn run gets its run's count (cluster bootstrap; Davison & Hinkley 1997, Sec. 3.8).
-  Use it for intermediate checkpoints, which are correlated within a run (fitting.md 0.5).
+  Use it for intermediate checkpoints, which are correlated within a run.
 
 Each resample is refitted from the full-data optimum (Epoch refit from a fixed start,
 Besiroglu et al. 2024, Sec. 3). Percentile CIs for the 5 parameters and, by the same
 samples, for derived quantities (a, b, N_opt, D_opt, tokens/param); the delta-method
-alternative uses the bootstrap covariance (``allocation.delta_method``).
+alternative uses the bootstrap covariance (``allocation.delta_method``). Draws come from the
+library's one resampler, :func:`scalesim.stats.resample_indices`, and intervals from
+:func:`scalesim.stats.percentile_ci`.
 """
 
 from __future__ import annotations
@@ -25,34 +27,54 @@ import numpy as np
 
 from scalesim.fit import chinchilla as ch
 from scalesim.fit import vpnls as vp
-from scalesim.fit.allocation import DERIVED_NAMES, delta_method, derived_quantities, \
-    percentile_ci
+from scalesim.fit.allocation import DERIVED_NAMES, delta_method, derived_quantities
 from scalesim.fit.optim import minimize_batch
+from scalesim.stats import percentile_ci, resample_indices
 
 __all__ = ["resample_weights", "BootstrapResult", "bootstrap_fit"]
 
 
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each resample: ``[n_boot, n]`` float64."""
+    return np.stack([np.bincount(r, minlength=n) for r in idx]).astype(np.float64)
+
+
 def resample_weights(n: int, n_boot: int, *, seed: int = 0, groups=None) -> np.ndarray:
-    """Integer weights [n_boot, n]; plain multinomial, or block-by-run when ``groups`` given."""
-    if n < 1 or n_boot < 1:
-        raise ValueError(f"n, n_boot: must be >= 1, got {n}, {n_boot}")
-    rng = np.random.default_rng(seed)
+    """Bootstrap resamples as integer weights (Efron 1979; cluster bootstrap for ``groups``).
+
+    Args:
+      n: points in the sample (>= 1).
+      n_boot: resamples (>= 1).
+      seed: integer seed of :func:`scalesim.stats.resample_indices`.
+      groups: optional run label per point ``[n]``: whole runs are drawn with replacement and
+        every point of a run gets its run's count (Davison & Hinkley 1997, Sec. 3.8).
+
+    Returns:
+      float64 ``[n_boot, n]``: how often each point is drawn in each resample.
+    """
     if groups is None:
-        idx = rng.integers(0, n, size=(n_boot, n))
-        return np.stack([np.bincount(r, minlength=n) for r in idx]).astype(np.float64)
+        return _counts(resample_indices(n, n_boot, seed), n)
     groups = np.asarray(groups)
     if groups.shape != (n,):
         raise ValueError(f"groups: expected shape ({n},), got {groups.shape}")
     labels, inv = np.unique(groups, return_inverse=True)
     g = len(labels)
-    draws = rng.integers(0, g, size=(n_boot, g))
-    counts = np.stack([np.bincount(r, minlength=g) for r in draws]).astype(np.float64)
-    return counts[:, inv]
+    return _counts(resample_indices(g, n_boot, seed), g)[:, inv]
 
 
 @dataclass(frozen=True)
 class BootstrapResult:
-    """Bootstrap samples and CIs. ``samples`` [n_boot, 5] in PARAM_NAMES order."""
+    """Bootstrap samples and CIs of a Chinchilla-form fit.
+
+    Attributes:
+      method: the refitted estimator.
+      samples: ``[n_boot, 5]`` refitted parameters in ``PARAM_NAMES`` order (NaN rows failed).
+      ci: name -> (lo, hi) percentile interval, for the parameters and the derived quantities.
+      se: name -> bootstrap standard deviation.
+      delta_ci: derived quantity -> (lo, hi) by the delta method on the log scale.
+      level: coverage.
+      n_failed: resamples whose refit did not give finite parameters.
+    """
 
     method: str
     samples: np.ndarray
@@ -63,6 +85,7 @@ class BootstrapResult:
     n_failed: int
 
     def to_dict(self) -> dict:
+        """Plain-dict summary (no samples)."""
         return {"method": self.method, "level": self.level, "n_boot": len(self.samples),
                 "n_failed": self.n_failed,
                 "ci": {k: [float(v[0]), float(v[1])] for k, v in self.ci.items()},
@@ -102,10 +125,28 @@ def _refit_vpnls(fit, N, D, L, W):
 def bootstrap_fit(fit, N, D, L, *, n_boot: int = 1000, seed: int = 0, groups=None,
                   level: float = 0.95, C_ref: float = 5.88e23, delta: float = 1e-3
                   ) -> BootstrapResult:
-    """Refit ``fit`` (an approach3 or vpnls ``ChinchillaFit``) on ``n_boot`` resamples.
+    """Bootstrap CIs of a Chinchilla fit: refit on ``n_boot`` resamples from the full-data optimum.
 
-    ``groups``: run label per point for the block-by-run bootstrap. Derived quantities are
-    evaluated at compute ``C_ref`` (default Chinchilla's 5.88e23 FLOP).
+    As Besiroglu et al. 2024 (arXiv 2404.10102), Sec. 3 and Table 1: every resample is refitted
+    (one batched L-BFGS over the weight matrix) from the fitted parameters; percentile CIs
+    (Efron & Tibshirani 1993, Sec. 13.3) for the parameters of Hoffmann et al. 2022, Eq. 2 and
+    the allocation of Eq. 4.
+
+    Args:
+      fit: an ``approach3`` or ``vpnls`` :class:`~scalesim.fit.chinchilla.ChinchillaFit`.
+      N: parameter counts (> 0).
+      D: training tokens (> 0).
+      L: losses (> 0).
+      n_boot: resamples.
+      seed: integer seed of the resampler.
+      groups: run label per point for the block-by-run bootstrap (default: plain).
+      level: two-sided coverage.
+      C_ref: compute in FLOP at which N_opt, D_opt, tokens/param are evaluated (default
+        Chinchilla's 5.88e23).
+      delta: Huber threshold of the approach3 refits.
+
+    Returns:
+      :class:`BootstrapResult`.
     """
     if fit.method not in ("approach3", "vpnls"):
         raise ValueError(f"fit.method: bootstrap supports approach3 and vpnls, got {fit.method}")

@@ -6,9 +6,11 @@ Approach 3 (Hoffmann et al. 2022, App. D.2; replicated by Besiroglu et al. 2024,
     log L_hat(N, D) = LSE(a - alpha log N, b - beta log D, e)                  (D.2)
     objective(theta) = sum_i Huber_delta(log L_hat_i - log L_i),  delta = 1e-3,
 
-summed, not averaged (Epoch's diagnosis of the original fit, fitting.md Sec. 1.4), minimised
-with L-BFGS from every point of the 4,500-point Hoffmann grid in one vmapped batch; the best
-start is kept and its gradient norm reported.
+summed, not averaged (Besiroglu et al. 2024, Sec. 3: the original fit stopped early),
+minimised with L-BFGS from every point of the 4,500-point Hoffmann grid in one vmapped batch;
+the best start is kept and its gradient norm reported. Huber_delta is
+``optax.losses.huber_loss`` (Huber 1964): r^2/2 for |r| <= delta, delta (|r| - delta/2)
+otherwise.
 
 Also here: the data checks shared by every Chinchilla-form estimator and the result record
 ``ChinchillaFit`` (params, objective, compute-optimal exponents a = beta/(alpha+beta),
@@ -23,23 +25,37 @@ from dataclasses import dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from scalesim.fit.optim import minimize_queue
 
 __all__ = [
     "PARAM_NAMES", "HOFFMANN_PARAMS", "ChinchillaFit", "check_data", "chinchilla_loss",
-    "log_loss_lse", "huber", "approach3_objective", "hoffmann_grid", "fit_approach3",
+    "log_loss_lse", "approach3_objective", "hoffmann_grid", "fit_approach3",
     "params_from_theta", "theta_from_params",
 ]
 
 PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
 
-#: Hoffmann et al. (2022) Approach 3 as printed (fitting.md Sec. 1.3).
+#: Hoffmann et al. (2022) Approach 3 as printed (Sec. 3.3, Eq. 10).
 HOFFMANN_PARAMS = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 def check_data(N, D, L, *, min_points: int = 5):
-    """Validate and convert (N, D, L) to float64 numpy arrays; ValueError naming the problem."""
+    """Validate (N, D, L) for a Chinchilla-form fit and convert them to float64 arrays.
+
+    Args:
+      N: parameter counts (> 0).
+      D: training tokens (> 0).
+      L: losses (> 0, nats per token).
+      min_points: the fewest points the estimator accepts.
+
+    Returns:
+      ``(N, D, L)`` as 1-D float64 NumPy arrays of one length.
+
+    Raises:
+      ValueError: naming the array and the problem (non-numeric, NaN/inf, <= 0, lengths, too few).
+    """
     out = []
     for name, v in (("N", N), ("D", D), ("L", L)):
         try:
@@ -60,45 +76,85 @@ def check_data(N, D, L, *, min_points: int = 5):
 
 
 def chinchilla_loss(params, N, D):
-    """L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, Eq. 2); numpy or jax arrays."""
+    """The Chinchilla law L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, Eq. 2).
+
+    Args:
+      params: dict with ``E``, ``A``, ``B``, ``alpha``, ``beta``.
+      N: parameter counts (NumPy or JAX array).
+      D: training tokens, broadcastable against ``N``.
+
+    Returns:
+      The predicted loss, same units as ``E`` (nats per token for language models).
+    """
     return params["E"] + params["A"] * N ** -params["alpha"] + params["B"] * D ** -params["beta"]
 
 
 def params_from_theta(theta) -> dict:
-    """(a, b, e, alpha, beta) -> {"E", "A", "B", "alpha", "beta"} (floats)."""
+    """Named parameters from the log-parametrisation of Hoffmann et al. 2022, App. D.2.
+
+    Args:
+      theta: ``(a, b, e, alpha, beta)`` with ``A = e^a``, ``B = e^b``, ``E = e^e``.
+
+    Returns:
+      ``{"E", "A", "B", "alpha", "beta"}`` as floats.
+    """
     a, b, e, alpha, beta = (float(t) for t in np.asarray(theta))
     return {"E": float(np.exp(e)), "A": float(np.exp(a)), "B": float(np.exp(b)),
             "alpha": alpha, "beta": beta}
 
 
 def theta_from_params(p) -> np.ndarray:
-    """{"E", "A", "B", "alpha", "beta"} -> (a, b, e, alpha, beta)."""
+    """Inverse of :func:`params_from_theta`.
+
+    Args:
+      p: dict with ``E``, ``A``, ``B`` (> 0), ``alpha``, ``beta``.
+
+    Returns:
+      float64 array ``(log A, log B, log E, alpha, beta)``.
+    """
     return np.array([np.log(p["A"]), np.log(p["B"]), np.log(p["E"]), p["alpha"], p["beta"]])
 
 
 def log_loss_lse(theta, logN, logD):
-    """log L_hat = LSE(a - alpha log N, b - beta log D, e) (Hoffmann et al. App. D.2)."""
+    """Log of the Chinchilla law as a log-sum-exp (Hoffmann et al. 2022, App. D.2).
+
+    Args:
+      theta: ``(a, b, e, alpha, beta)`` (see :func:`params_from_theta`).
+      logN: natural log of the parameter counts.
+      logD: natural log of the training tokens, same shape as ``logN``.
+
+    Returns:
+      ``log L_hat = LSE(a - alpha log N, b - beta log D, e)``, shape of ``logN``.
+    """
     a, b, e, alpha, beta = theta[0], theta[1], theta[2], theta[3], theta[4]
     terms = jnp.stack([a - alpha * logN, b - beta * logD, jnp.broadcast_to(e, logN.shape)])
     return jax.nn.logsumexp(terms, axis=0)
 
 
-def huber(r, delta):
-    """Huber_d(r) = r^2/2 for |r| <= d, else d (|r| - d/2) (Huber 1964)."""
-    ar = jnp.abs(r)
-    return jnp.where(ar <= delta, 0.5 * r * r, delta * (ar - 0.5 * delta))
-
-
 def approach3_objective(theta, args):
-    """sum_i w_i Huber_delta(LSE_i(theta) - log L_i); args = (logN, logD, logL, w, delta)."""
+    """The Approach-3 objective (Hoffmann et al. 2022, App. D.2, summed as Besiroglu et al. 2024).
+
+    Args:
+      theta: ``(a, b, e, alpha, beta)``.
+      args: ``(logN, logD, logL, w, delta)``: log data, per-point weights (bootstrap counts)
+        and the Huber threshold (1e-3 in both papers).
+
+    Returns:
+      ``sum_i w_i Huber_delta(LSE_i(theta) - log L_i)`` (scalar).
+    """
     logN, logD, logL, w, delta = args
-    return jnp.sum(w * huber(log_loss_lse(theta, logN, logD) - logL, delta))
+    r = log_loss_lse(theta, logN, logD) - logL
+    return jnp.sum(w * optax.losses.huber_loss(r, delta=delta))
 
 
 def hoffmann_grid() -> np.ndarray:
-    """The 4,500-start initialisation grid, rows (a, b, e, alpha, beta) (Epoch nb. cell 18).
+    """The 4,500-start initialisation grid of Hoffmann et al. 2022, App. D.2.
 
-    alpha, beta in {0, 0.5, ..., 2}; e in {-1, -0.5, ..., 1}; a, b in {0, 5, ..., 25}.
+    alpha, beta in {0, 0.5, ..., 2}; e in {-1, -0.5, ..., 1}; a, b in {0, 5, ..., 25}, in the
+    order of Besiroglu et al.'s (2024) replication notebook.
+
+    Returns:
+      float64 array ``[4500, 5]`` of rows ``(a, b, e, alpha, beta)``.
     """
     alphas = betas = np.linspace(0.0, 2.0, 5)
     es = np.linspace(-1.0, 1.0, 5)
@@ -109,7 +165,17 @@ def hoffmann_grid() -> np.ndarray:
 
 @dataclass(frozen=True)
 class ChinchillaFit:
-    """A fitted Chinchilla law. ``params`` has E, A, B, alpha, beta (floats)."""
+    """A fitted Chinchilla law (Hoffmann et al. 2022, Eq. 2).
+
+    Attributes:
+      method: the estimator (``"approach3"``, ``"vpnls"``, ``"huber_likelihood"``).
+      params: ``E``, ``A``, ``B``, ``alpha``, ``beta`` (floats).
+      objective: the estimator's objective at the optimum.
+      n_points: points fitted.
+      grad_norm: gradient 2-norm at the optimum (check it: early stopping biased the original fit).
+      converged: whether the estimator's stopping rule was met.
+      extra: estimator-specific diagnostics.
+    """
 
     method: str
     params: dict
@@ -126,14 +192,23 @@ class ChinchillaFit:
 
     @property
     def b(self) -> float:
-        """Compute-optimal exponent D* ∝ C^b, b = alpha/(alpha+beta)."""
+        """Compute-optimal exponent D* ∝ C^b, b = alpha/(alpha+beta) (Hoffmann et al. Eq. 4)."""
         return self.params["alpha"] / (self.params["alpha"] + self.params["beta"])
 
     def predict(self, N, D):
+        """The fitted law at (N parameters, D tokens).
+
+        Args:
+          N, D: broadcastable arrays of parameters and tokens.
+
+        Returns:
+          The predicted loss (float64 NumPy array).
+        """
         return np.asarray(chinchilla_loss(self.params, np.asarray(N, np.float64),
                                           np.asarray(D, np.float64)))
 
     def to_dict(self) -> dict:
+        """Method, params, objective, diagnostics and the exponents a, b as a plain dict."""
         return {"method": self.method, "params": dict(self.params),
                 "objective": self.objective, "n_points": self.n_points,
                 "grad_norm": self.grad_norm, "converged": self.converged,
@@ -164,23 +239,33 @@ def _huber_lse_fwd_parts(theta, cN, cD, logL, w, delta):
 
 @jax.custom_vjp
 def centered_objective(theta, cN, cD, logL, w, delta):
-    """Approach-3 objective in centred coordinates, with a fused analytic gradient.
+    """Approach-3 objective (:func:`approach3_objective`) in centred coordinates, with a fused
+    analytic gradient.
 
     theta = (a', b', e, alpha, beta) with a' = a - alpha mean(log N), b' = b - beta mean(log D);
     cN = log N - mean(log N), cD likewise. This is a linear change of variables of the same
     objective (``approach3_objective``), which removes the near-collinearity of (a, alpha)
     and (b, beta) that slows L-BFGS. Gradient: d/dtheta LSE = softmax weights (pu, pv, pe)
     times (1, 1, 1, -cN, -cD); Huber'(r) = clip(r, -delta, delta).
+
+    Args:
+      theta: centred parameters ``(a', b', e, alpha, beta)``.
+      cN, cD: centred log N and log D ``[n]``.
+      logL: log losses ``[n]``.
+      w: per-point weights ``[n]``.
+      delta: Huber threshold.
+
+    Returns:
+      ``sum_i w_i Huber_delta(LSE_i - log L_i)`` (scalar), equal to :func:`approach3_objective`.
     """
     r, _, _, _ = _huber_lse_fwd_parts(theta, cN, cD, logL, w, delta)
-    return jnp.sum(w * huber(r, delta))
+    return jnp.sum(w * optax.losses.huber_loss(r, delta=delta))
 
 
 def _centered_fwd(theta, cN, cD, logL, w, delta):
     r, pu, pv, _ = _huber_lse_fwd_parts(theta, cN, cD, logL, w, delta)
-    c = jnp.clip(r, -delta, delta)
-    value = jnp.sum(w * c * (r - 0.5 * c))          # = sum w Huber(r)
-    psi = w * c                                     # = w Huber'(r)
+    value = jnp.sum(w * optax.losses.huber_loss(r, delta=delta))
+    psi = w * jnp.clip(r, -delta, delta)            # = w Huber'(r)
     qu, qv = psi * pu, psi * pv
     su, sv = jnp.sum(qu), jnp.sum(qv)
     # pe = 1 - pu - pv, so sum psi pe = sum psi - su - sv
@@ -230,24 +315,41 @@ def fit_approach3(N, D, L, *, delta: float = 1e-3, grid=None, gtol: float = 1e-1
                   max_iter: int = 300, polish_top: int = 8, polish_iter: int = 2000,
                   width: int = 256, memory_size: int = 5,
                   screen_dtype: str = "float32") -> ChinchillaFit:
-    """Approach 3 (Hoffmann et al. 2022 App. D.2, Epoch replication).
+    """Approach 3: fit L = E + A N^-alpha + B D^-beta by log-Huber minimisation.
 
-    Stage 1: L-BFGS from every grid start (default: the 4,500-point ``hoffmann_grid``),
-    ``width`` starts at a time as a work queue in one jitted program (``minimize_queue``),
-    each stopped by scipy L-BFGS-B's default rule (relative decrease <= 2.2e-9 with floor
-    1, or gradient norm <= 1e-5) or ``max_iter``. Stage 2: the ``polish_top`` best results
-    are refined in float64, stopping only on gradient norm <= ``gtol`` (or ``polish_iter``);
-    the best is kept and its gradient norm reported (fitting.md 1.4).
-    Stage 1 only *ranks* the starts, so by default it runs in ``screen_dtype`` = float32
-    (2-3x faster on CPU: twice the SIMD width for exp/log); every reported number comes from
-    the float64 polish. On Epoch's data the float32 screen and a float64 screen
-    (``screen_dtype="float64"``) polish to the same optimum (objective within 1e-15 relative;
-    tested). A float32 screen could only mislead when two distinct basins differ by less than
-    float32 resolution (~1e-6 relative) — then both are equally good fits to that precision.
-    L-BFGS memory ``memory_size`` = 5 (scipy's default ``maxcor=10`` also works; 5 took
-    ~10% fewer iterations here). Float64 regardless of the global x64 flag. ``extra``:
-    ``theta`` (a, b, e, alpha, beta), ``n_starts``, ``start_objectives`` (stage 1, per
-    start), ``n_iter``, ``stage1_iters``.
+    Hoffmann et al. 2022, App. D.2 (objective D.2, see :func:`approach3_objective`), summed
+    over points and run to convergence as in Besiroglu et al. 2024 (arXiv 2404.10102), Sec. 3.
+    Stage 1: L-BFGS from every grid start, ``width`` starts at a time as a work queue in one
+    jitted program (:func:`~scalesim.fit.optim.minimize_queue`), each stopped by scipy
+    L-BFGS-B's default rule (relative decrease <= 2.2e-9 with floor 1, or gradient norm
+    <= 1e-5) or ``max_iter``. Stage 2: the ``polish_top`` best results are refined in float64,
+    stopping only on gradient norm <= ``gtol`` (or ``polish_iter``); the best is kept and its
+    gradient norm reported (an optimizer stopped early gave Hoffmann et al.'s printed values).
+    Stage 1 only *ranks* the starts, so by default it runs in float32 (2-3x faster on CPU);
+    every reported number comes from the float64 polish. On Besiroglu et al.'s data a float32
+    and a float64 screen polish to the same optimum (objective within 1e-15 relative; tested).
+    A float32 screen could only mislead when two distinct basins differ by less than float32
+    resolution (~1e-6 relative); both are then equally good fits to that precision. Float64
+    regardless of the global x64 flag.
+
+    Args:
+      N: parameter counts (> 0).
+      D: training tokens (> 0).
+      L: losses (> 0, nats per token).
+      delta: Huber threshold on log-loss residuals (1e-3 in both papers).
+      grid: starts ``[S, 5]`` of ``(a, b, e, alpha, beta)`` (default :func:`hoffmann_grid`).
+      gtol: gradient-norm tolerance of the float64 polish.
+      max_iter: stage-1 iteration cap per start.
+      polish_top: how many of the best stage-1 results are polished.
+      polish_iter: stage-2 iteration cap.
+      width: lanes of the stage-1 work queue.
+      memory_size: L-BFGS memory (5 took ~10% fewer iterations than scipy's 10 here).
+      screen_dtype: ``"float32"`` or ``"float64"`` for stage 1.
+
+    Returns:
+      :class:`ChinchillaFit` with ``method="approach3"``, the objective (D.2) and gradient norm;
+      ``extra``: ``theta`` (a, b, e, alpha, beta), ``n_starts``, ``start_objectives`` (stage 1,
+      per start), ``n_iter``, ``stage1_iters``.
     """
     if not delta > 0:
         raise ValueError(f"delta: must be > 0, got {delta}")

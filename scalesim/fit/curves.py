@@ -7,9 +7,10 @@
   beta, c) with batched L-BFGS, 0 < eps_inf < min eps (without this bound the implicit
   residual vanishes as eps_inf -> -inf, beta -> inf, c -> 0); predictions solve
   w = beta x^c (b - w)^alpha for w = eps - eps_inf, b = eps_0 - eps_inf, by bisection
-  (the left side increases and the right side decreases in w: the root in (0, b) is unique).
+  (:func:`scalesim.roots.bisect`; the left side increases and the right side decreases in w:
+  the root in (0, b) is unique).
 - pass@k (Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?",
-  Sec. 4; fitting.md 5.2): per-problem success counts x_i of n_i samples follow a
+  Sec. 4): per-problem success counts x_i of n_i samples follow a
   Beta-binomial, log P(x) = log C(n, x) + log B(x + a, n - x + b) - log B(a, b); fitted by
   maximum likelihood. Then pass_D@k = 1 - B(a, b + k) / B(a, b) and
   -log pass_D@k ~ k^-a for large k: the power-law exponent is the Beta's a.
@@ -23,6 +24,7 @@ import numpy as np
 from jax.scipy.special import betaln, gammaln
 
 from scalesim.fit.optim import minimize_batch
+from scalesim.roots import bisect
 
 __all__ = ["fit_m4", "m4_predict", "fit_beta_binomial", "pass_at_k", "passk_exponent"]
 
@@ -41,9 +43,19 @@ def _m4_objective(t, args):
 
 
 def fit_m4(x, eps, *, eps0=None) -> dict:
-    """Fit M4 to a learning curve (x: data size or examples seen, eps: loss or error).
-    Returns {"eps_inf", "eps0", "alpha", "beta", "c", "objective"}. ``eps0`` (the
-    random-guess loss) may be given; it is then held (nearly) fixed."""
+    """Fit the M4 law to a learning curve (Alabdulmohsin et al. 2022, Eq. 4).
+
+    Least squares on the implicit log residual, jointly in all five parameters, from a small
+    grid of starts (batched L-BFGS); best kept. Float64.
+
+    Args:
+      x: 1-D data size or examples seen (> 0), >= 5 points.
+      eps: loss or error at ``x`` (> 0).
+      eps0: the random-guess loss, if known; starts are then placed at it (it is still fitted).
+
+    Returns:
+      ``{"eps_inf", "eps0", "alpha", "beta", "c", "objective"}`` (floats; ``c < 0``).
+    """
     x = np.asarray(x, np.float64)
     eps = np.asarray(eps, np.float64)
     if x.shape != eps.shape or x.ndim != 1 or len(x) < 5:
@@ -69,17 +81,27 @@ def fit_m4(x, eps, *, eps0=None) -> dict:
 
 
 def m4_predict(p: dict, x, n_bisect: int = 200) -> np.ndarray:
-    """eps(x) under M4 parameters ``p`` (from ``fit_m4``), by bisection on w."""
+    """The M4 learning curve eps(x) (Alabdulmohsin et al. 2022, Eq. 4), solved by bisection.
+
+    Solves ``w = beta x^c (b - w)^alpha`` for ``w = eps - eps_inf`` in ``(0, b)``,
+    ``b = eps0 - eps_inf`` (:func:`scalesim.roots.bisect`). Float64.
+
+    Args:
+      p: M4 parameters ``eps_inf``, ``eps0``, ``alpha``, ``beta``, ``c`` (from :func:`fit_m4`).
+      x: data sizes (> 0).
+      n_bisect: halvings of the bracket.
+
+    Returns:
+      float64 array of eps at ``x``.
+    """
     x = np.asarray(x, np.float64)
     b = p["eps0"] - p["eps_inf"]
     f = p["beta"] * x ** p["c"]
     # 0 < w <= f b^alpha, since (b - w)^alpha <= b^alpha: a tight bracket even for huge b
     lo, hi = np.zeros_like(x), np.minimum(b, f * b ** p["alpha"])
-    for _ in range(n_bisect):
-        mid = 0.5 * (lo + hi)
-        g = mid - f * (b - mid) ** p["alpha"]
-        lo, hi = np.where(g < 0, mid, lo), np.where(g < 0, hi, mid)
-    return p["eps_inf"] + 0.5 * (lo + hi)
+    with jax.enable_x64(True):
+        lo, hi = bisect(lambda w: w - f * (b - w) ** p["alpha"], lo, hi, n_bisect)
+        return p["eps_inf"] + 0.5 * (np.asarray(lo) + np.asarray(hi))
 
 
 def _bb_nll(t, args):
@@ -90,8 +112,18 @@ def _bb_nll(t, args):
 
 
 def fit_beta_binomial(successes, n) -> dict:
-    """MLE of Beta(a, b) from per-problem successes out of n attempts (2-parameter
-    Beta-binomial). Returns {"a", "b", "nll"} (nll per problem)."""
+    """Maximum-likelihood Beta(a, b) of per-problem success rates (Schaeffer et al. 2025, Sec. 4).
+
+    Beta-binomial likelihood of the successes, batched L-BFGS in (log a, log b) from a grid
+    of starts; best kept. Float64.
+
+    Args:
+      successes: 1-D successes per problem (>= 2 problems), ``0 <= successes <= n``.
+      n: attempts per problem (scalar or per problem, >= 1).
+
+    Returns:
+      ``{"a", "b", "nll"}``; ``nll`` is the mean negative log-likelihood per problem.
+    """
     x = np.asarray(successes, np.float64)
     n = np.broadcast_to(np.asarray(n, np.float64), x.shape)
     if x.ndim != 1 or len(x) < 2 or np.any(x < 0) or np.any(x > n) or np.any(n < 1):
@@ -106,14 +138,32 @@ def fit_beta_binomial(successes, n) -> dict:
 
 
 def pass_at_k(a: float, b: float, k) -> np.ndarray:
-    """pass_D@k = 1 - B(a, b + k) / B(a, b) for p ~ Beta(a, b) (Schaeffer et al. Eq. 5)."""
+    """Expected pass@k over problems with p ~ Beta(a, b) (Schaeffer et al. 2025, Eq. 5).
+
+    Args:
+      a, b: Beta parameters (> 0).
+      k: attempts (scalar or array).
+
+    Returns:
+      ``pass_D@k = 1 - B(a, b + k) / B(a, b)`` (float64 array).
+    """
     with jax.enable_x64(True):
         k = jnp.asarray(k, jnp.float64)
         return np.asarray(1.0 - jnp.exp(betaln(a, b + k) - betaln(a, b)))
 
 
 def passk_exponent(a: float, b: float, k_lo: float = 1e3, k_hi: float = 1e5) -> float:
-    """Local power-law exponent of -log pass_D@k between k_lo and k_hi (-> a as k grows)."""
+    """Power-law exponent of -log pass_D@k between k_lo and k_hi (Schaeffer et al. 2025, Sec. 4).
+
+    It tends to the Beta's ``a`` as k grows.
+
+    Args:
+      a, b: Beta parameters (> 0).
+      k_lo, k_hi: range of attempts (32 log-spaced points, least-squares slope).
+
+    Returns:
+      The exponent (float).
+    """
     k = np.geomspace(k_lo, k_hi, 32)
     y = -np.log(pass_at_k(a, b, k))
     return float(-np.polyfit(np.log(k), np.log(y), 1)[0])

@@ -2,18 +2,18 @@
 
 A ``Law`` maps an unconstrained parameter vector theta and a dict of inputs X to the
 predicted log loss. ``fit_law`` minimises sum_i Huber_delta(log y_hat_i - log y_i)
-(Hoffmann et al. 2022 App. D.2's objective, delta = 1e-3) from every row of the law's start
-grid with batched L-BFGS (``minimize_queue``) and keeps the best. ``extrapolation_error``
-compares laws on
-held-out points (the mean absolute relative error of Choshen et al. 2025, "A Hitchhiker's
-Guide to Scaling Law Estimation", Sec. 3, computed on the largest runs).
+(Hoffmann et al. 2022 App. D.2's objective, delta = 1e-3; ``optax.losses.huber_loss``) from
+every row of the law's start grid with batched L-BFGS (``minimize_queue``) and keeps the best.
+``extrapolation_error`` compares laws on held-out points (the mean absolute relative error of
+Choshen et al. 2025, "A Hitchhiker's Guide to Scaling Law Estimation", Sec. 3, computed on
+the largest runs).
 
-Laws (fitting.md Sec. 4):
+Laws:
 - ``CHINCHILLA``: L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022 Eq. 2).
 - ``KAPLAN``: L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan et al. 2020 Eq. 1.5).
 - ``FARSEER``: L = exp(a3 n^g + b3) + exp(a2 n^h + b2) D^(-exp(a1 n^k + b1)), n = N / 1e9
-  (Li et al. 2025, arXiv 2506.10972, Eq. 3 as summarised in fitting.md 4.4 [S]; the 1e9
-  rescaling of N is ours, for conditioning).
+  (Li et al. 2025, "Farseer", arXiv 2506.10972, Eq. 3; the 1e9 rescaling of N is ours, for
+  conditioning).
 - ``BNSL1``: y = a + b x^-c0 (1 + (x/d1)^(1/f1))^(-c1 f1) (Caballero et al. 2023, Eq. 1,
   one break).
 - ``LR_ANNEALING``: L = L0 + A S1^-alpha - C S2 (Tissue et al. 2024, arXiv 2408.11029,
@@ -33,8 +33,9 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from scalesim.fit.chinchilla import huber, log_loss_lse
+from scalesim.fit.chinchilla import log_loss_lse
 from scalesim.fit.optim import minimize_queue
 
 __all__ = ["Law", "LawFit", "fit_law", "extrapolation_error", "annealing_areas", "LAWS",
@@ -43,8 +44,16 @@ __all__ = ["Law", "LawFit", "fit_law", "extrapolation_error", "annealing_areas",
 
 @dataclass(frozen=True, eq=False)
 class Law:
-    """A law: ``log_predict(theta, X) -> log y_hat``; ``starts(X, y) -> [S, P]``;
-    ``to_params(theta) -> dict`` of named (constrained) parameters."""
+    """A scaling law for :func:`fit_law`.
+
+    Attributes:
+      name: short name (key of :data:`LAWS`).
+      inputs: names of the input columns of ``X`` (e.g. ``("N", "D")``).
+      log_predict: ``(theta, X) -> log y_hat`` (jax; theta unconstrained).
+      starts: ``(X, y) -> [S, P]`` start grid for the multi-start fit.
+      to_params: ``theta -> dict`` of named (constrained) parameters.
+      objective: ``sum_i w_i Huber_delta(log y_hat_i - log y_i)``, built once per law.
+    """
 
     name: str
     inputs: tuple
@@ -59,13 +68,15 @@ class Law:
         def objective(theta, args):   # one function object per law: jit cache hits
             X, logy, w, delta = args
             r = log_predict(theta, X) - logy
-            return jnp.sum(w * huber(r, delta))
+            return jnp.sum(w * optax.losses.huber_loss(r, delta=delta))
 
         object.__setattr__(self, "objective", objective)
 
 
 @dataclass(frozen=True)
 class LawFit:
+    """The best start of :func:`fit_law`: ``theta``, named ``params``, objective, gradient norm."""
+
     law: Law
     theta: np.ndarray
     params: dict
@@ -74,6 +85,14 @@ class LawFit:
     n_points: int
 
     def predict(self, X) -> np.ndarray:
+        """The fitted law at new inputs.
+
+        Args:
+          X: dict of arrays named as ``law.inputs``.
+
+        Returns:
+          Predicted y (float64 NumPy array).
+        """
         with jax.enable_x64(True):
             Xj = {k: jnp.asarray(np.asarray(X[k], np.float64)) for k in self.law.inputs}
             return np.exp(np.asarray(self.law.log_predict(jnp.asarray(self.theta), Xj)))
@@ -97,7 +116,24 @@ def _prepare(law, X, y):
 
 def fit_law(law: Law, X: dict, y, *, delta: float = 1e-3, starts=None, gtol: float = 1e-10,
             max_iter: int = 2000) -> LawFit:
-    """Fit ``law`` to (X, y) by log-Huber from every start; best kept. Float64."""
+    """Fit ``law`` to (X, y) by log-Huber minimisation from every start (Hoffmann et al. 2022,
+    App. D.2's objective); the best start is kept. Float64.
+
+    Args:
+      law: a :class:`Law` (e.g. ``KAPLAN``, ``BNSL1``).
+      X: dict of 1-D input arrays named as ``law.inputs`` (N parameters, D tokens, ...).
+      y: target values (> 0; loss in nats or an error rate).
+      delta: Huber threshold on log residuals.
+      starts: ``[S, P]`` starts (default ``law.starts(X, y)``).
+      gtol: gradient-norm tolerance of L-BFGS.
+      max_iter: iteration cap per start.
+
+    Returns:
+      :class:`LawFit` of the start with the lowest objective.
+
+    Raises:
+      ValueError: bad inputs, or no start reached a finite objective.
+    """
     Xn, y = _prepare(law, X, y)
     x0 = np.asarray(law.starts(Xn, y) if starts is None else starts, np.float64)
     with jax.enable_x64(True):
@@ -114,7 +150,16 @@ def fit_law(law: Law, X: dict, y, *, delta: float = 1e-3, starts=None, gtol: flo
 
 
 def extrapolation_error(fit: LawFit, X: dict, y) -> float:
-    """Mean absolute relative error |y_hat - y| / y on held-out points (Choshen et al.)."""
+    """Mean absolute relative error of a fit on held-out points (Choshen et al. 2025, Sec. 3).
+
+    Args:
+      fit: a :class:`LawFit`.
+      X: dict of held-out inputs.
+      y: held-out targets (> 0).
+
+    Returns:
+      ``mean |y_hat - y| / y`` (dimensionless).
+    """
     y = np.asarray(y, np.float64)
     return float(np.mean(np.abs(fit.predict(X) - y) / y))
 
@@ -199,9 +244,16 @@ BNSL1 = Law(
 
 # --- LR annealing (Tissue et al.) --------------------------------------------------------
 def annealing_areas(lrs, lam: float = 0.999):
-    """S1 (forward area, cumulative sum of eta) and S2 (annealing area with momentum:
-    m_i = lam m_{i-1} + (eta_{i-1} - eta_i), S2 = cumulative sum of m) per step, for a
-    learning-rate schedule ``lrs`` [steps] (Tissue et al. 2024, Eq. 1-2)."""
+    """Forward and annealing areas of a learning-rate schedule (Tissue et al. 2024, Eq. 1-2).
+
+    Args:
+      lrs: learning rate per step, ``[steps]``, >= 0, at least 2 steps.
+      lam: momentum of the annealing area, in [0, 1).
+
+    Returns:
+      ``(S1, S2)`` per step: ``S1`` the cumulative sum of eta; ``S2`` the cumulative sum of
+      ``m_i = lam m_{i-1} + (eta_{i-1} - eta_i)``.
+    """
     lrs = np.asarray(lrs, np.float64)
     if lrs.ndim != 1 or len(lrs) < 2 or np.any(lrs < 0):
         raise ValueError("lrs: need a 1-D schedule of >= 2 non-negative learning rates")

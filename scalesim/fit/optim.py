@@ -12,8 +12,9 @@ The L-BFGS memory is updated only on accepted steps.
 
 Stopping, per start: gradient 2-norm <= ``gtol``; or ``patience`` consecutive accepted steps
 with relative decrease <= ``ftol``; or a step shorter than 1e-20 (line-search failure); or
-``max_iter`` iterations. Finished starts are frozen. Check ``grad_norm`` of the result
-(fitting.md Sec. 1.4: an optimizer that stops early gave Hoffmann et al.'s estimates).
+``max_iter`` iterations. Finished starts are frozen. Check ``grad_norm`` of the result (an
+optimizer that stopped early gave Hoffmann et al.'s 2022 estimates; Besiroglu et al. 2024,
+Sec. 3).
 
 ``fun(x, args) -> scalar`` must be a module-level function (a static jit argument: a new
 closure per call recompiles). ``args`` is a pytree of arrays shared by all starts, or with
@@ -37,7 +38,7 @@ _C1 = 1e-4
 
 @dataclass(frozen=True)
 class BatchResult:
-    """Per-start results (numpy): x [S, P], value [S], grad_norm [S], n_iter [S]."""
+    """Per-start results (NumPy): ``x`` [S, P], ``value`` [S], ``grad_norm`` [S], ``n_iter`` [S]."""
 
     x: np.ndarray
     value: np.ndarray
@@ -48,10 +49,6 @@ class BatchResult:
         """Index of the start with the lowest finite objective."""
         v = np.where(np.isfinite(self.value), self.value, np.inf)
         return int(np.argmin(v))
-
-
-def _select(mask, new, old):
-    return jax.tree.map(lambda a, b: jnp.where(mask, a, b), new, old)
 
 
 def _solve_one(fun, x0, args, gtol, ftol, *, max_iter, memory_size, patience):
@@ -84,7 +81,7 @@ def _solve_one(fun, x0, args, gtol, ftol, *, max_iter, memory_size, patience):
         t_rej = jnp.clip(t_q, 0.1 * t, 0.5 * t)
         new = dict(x=jnp.where(ok, xn, x), f=jnp.where(ok, fn, f), g=jnp.where(ok, gn, g),
                    d=jnp.where(ok, d_new, d), t=jnp.where(ok, 1.0, t_rej),
-                   s=_select(ok, s_new, c["s"]), k=c["k"] + 1, stall=stall)
+                   s=optax.tree_utils.tree_where(ok, s_new, c["s"]), k=c["k"] + 1, stall=stall)
         gnorm = jnp.linalg.norm(new["g"])
         new["done"] = (gnorm <= gtol) | (stall >= patience) | (new["t"] < 1e-20)
         return new
@@ -105,10 +102,25 @@ def _solve_batch(fun, x0s, args, gtol, ftol, *, max_iter, memory_size, patience,
 
 def minimize_batch(fun, x0s, args=(), *, gtol=1e-10, ftol=1e-10, max_iter=1000,
                    memory_size=10, patience=5, batched_args=False) -> BatchResult:
-    """Minimise ``fun(x, args)`` from every row of ``x0s`` [S, P] with batched L-BFGS.
+    """Minimise ``fun(x, args)`` from every row of ``x0s`` with batched lock-step L-BFGS.
 
-    Returns per-start x, objective, gradient norm and iteration count (numpy). Uses the
-    dtype of ``x0s`` (pass float64 under ``jax.enable_x64`` for fitting work).
+    L-BFGS two-loop direction (Nocedal & Wright 2006, Alg. 7.4) with Armijo backtracking
+    (Alg. 3.1) taken one trial step per iteration for every start at once. Uses the dtype of
+    ``x0s`` (pass float64 under ``jax.enable_x64`` for fitting work).
+
+    Args:
+      fun: module-level ``(x [P], args) -> scalar`` (a static jit argument).
+      x0s: starts ``[S, P]``.
+      args: pytree of arrays shared by all starts, or (``batched_args``) with a leading ``S`` axis.
+      gtol: stop when the gradient 2-norm is <= gtol.
+      ftol: stop after ``patience`` accepted steps with relative decrease <= ftol.
+      max_iter: iteration cap per start.
+      memory_size: L-BFGS memory.
+      patience: consecutive small-decrease steps before stopping.
+      batched_args: whether ``args`` carries one problem per start.
+
+    Returns:
+      :class:`BatchResult`: per-start x, objective, gradient norm and iteration count.
     """
     x0s = jnp.asarray(x0s)
     if x0s.ndim != 2 or x0s.shape[0] == 0 or x0s.shape[1] == 0:
@@ -159,7 +171,7 @@ def _lane_step(vg, precond, c, gtol, ftol, max_iter, patience, ffloor):
     t_rej = jnp.clip(t_q, 0.1 * t, 0.5 * t)
     new = dict(x=jnp.where(ok, xn, x), f=jnp.where(ok, fn, f), g=jnp.where(ok, gn, g),
                d=jnp.where(ok, d_new, d), t=jnp.where(ok, 1.0, t_rej).astype(t.dtype),
-               s=_select(ok, s_new, c["s"]), k=c["k"] + 1, stall=stall)
+               s=optax.tree_utils.tree_where(ok, s_new, c["s"]), k=c["k"] + 1, stall=stall)
     failed_start = first & ~finite
     done = (failed_start | (jnp.linalg.norm(new["g"]) <= gtol) | (stall >= patience)
             | (new["t"] < 1e-20) | (new["k"] >= max_iter))
@@ -167,6 +179,8 @@ def _lane_step(vg, precond, c, gtol, ftol, max_iter, patience, ffloor):
 
 
 def _bselect(mask, new, old):
+    """Per-lane ``tree_where``: ``mask`` [W] selects along the leading lane axis of every leaf."""
+
     def pick(a, b):
         return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
     return jax.tree.map(pick, new, old)
@@ -214,13 +228,25 @@ def _solve_queue(fun, x0s, args, n_valid, gtol, ftol, max_iter, ffloor, *, width
 
 def minimize_queue(fun, x0s, args=(), *, width=256, gtol=1e-10, ftol=1e-10, max_iter=1000,
                    memory_size=10, patience=5, n_valid=None, ftol_floor=0.0) -> BatchResult:
-    """Like ``minimize_batch`` (same step, same stopping rule, shared ``args`` only), but
+    """Like :func:`minimize_batch` (same step, same stopping rule, shared ``args`` only), but
     ``width`` lanes work through the starts as a queue so a few slow starts do not hold the
-    batch. Only the first ``n_valid`` rows of ``x0s`` are solved (default: all; a dynamic
-    value, so padded inputs reuse the compiled program); the rest come back with inf.
-    ``ftol_floor``: the decrease test is (f_k - f_k+1) <= ftol * max(|f_k|, |f_k+1|,
-    ftol_floor); ftol = 2.2e-9, ftol_floor = 1, patience = 1 is scipy L-BFGS-B's default
-    ``factr`` rule (Byrd et al. 1995; Zhu et al. 1997)."""
+    batch.
+
+    Args:
+      fun: module-level ``(x [P], args) -> scalar``.
+      x0s: starts ``[S, P]``.
+      args: pytree of arrays shared by all starts.
+      width: lanes working at once (at most S).
+      gtol, ftol, max_iter, memory_size, patience: as for :func:`minimize_batch`.
+      n_valid: solve only the first ``n_valid`` rows (default: all; a dynamic value, so padded
+        inputs reuse the compiled program); the rest come back with objective inf.
+      ftol_floor: the decrease test is ``f_k - f_k+1 <= ftol * max(|f_k|, |f_k+1|,
+        ftol_floor)``; ftol = 2.2e-9, ftol_floor = 1, patience = 1 is scipy L-BFGS-B's
+        default ``factr`` rule (Byrd et al. 1995; Zhu et al. 1997).
+
+    Returns:
+      :class:`BatchResult` in the order of ``x0s``.
+    """
     x0s = jnp.asarray(x0s)
     if x0s.ndim != 2 or x0s.shape[0] == 0 or x0s.shape[1] == 0:
         raise ValueError(f"x0s: expected a non-empty [starts, params] array, got {x0s.shape}")

@@ -15,8 +15,18 @@ def _figure(ncols):
 
 
 def plot_chinchilla_fit(fit, N, D, L):
-    """Left: data L vs N coloured by C = 6ND, with the fitted law along IsoFLOP curves at
-    5 compute quantiles and the compute-optimal N_opt(C) path. Right: fitted vs observed."""
+    """Figure of a Chinchilla fit (Hoffmann et al. 2022, Eq. 2 and Eq. 4).
+
+    Left: data L vs N coloured by C = 6ND, with the fitted law along IsoFLOP curves at 5
+    compute quantiles and the compute-optimal N_opt(C) path. Right: fitted vs observed.
+
+    Args:
+      fit: a :class:`~scalesim.fit.chinchilla.ChinchillaFit`.
+      N, D, L: the fitted data (parameters, tokens, loss).
+
+    Returns:
+      The matplotlib Figure.
+    """
     from scalesim.fit.allocation import compute_optimal
     fig, (ax, bx) = _figure(2)
     C = 6.0 * N * D
@@ -41,7 +51,19 @@ def plot_chinchilla_fit(fit, N, D, L):
 
 
 def plot_approach2_fit(fit, N, D, L, C):
-    """Left: IsoFLOP points and parabolas (in log N) with vertices. Right: N*(C), D*(C)."""
+    """Figure of an Approach-2 fit (Hoffmann et al. 2022, Sec. 3.2).
+
+    Left: IsoFLOP points with the parabola vertices. Right: N*(C), D*(C) and the fitted
+    power laws.
+
+    Args:
+      fit: an :class:`~scalesim.fit.approach2.Approach2Fit`.
+      N, D, L: the data (parameters, tokens, loss).
+      C: compute per point in FLOP.
+
+    Returns:
+      The matplotlib Figure.
+    """
     from scalesim.fit.approach2 import group_budgets
     fig, (ax, bx) = _figure(2)
     labels = group_budgets(C)

@@ -3,12 +3,14 @@
 All fits are written in ``jax.numpy`` with no data-dependent Python control flow, so they
 ``jit``, ``vmap`` (the bootstrap is one vmapped batch of fits) and differentiate.
 
-- :func:`fit_power_law`: ``y = A x^-alpha`` by least squares on ``(log x, log y)``, the
-  diffrax order-test pattern.
+- :func:`fit_power_law`: ``y = A x^-alpha`` by ordinary least squares on ``(log x, log y)``.
 - :func:`fit_power_law_offset`: ``y = L_inf + A x^-alpha`` by variable projection: for each
   ``alpha`` the optimal ``(L_inf, A)`` solve a 2x2 weighted linear least-squares problem
   (relative residuals ``(model - y)/y``); the 1-D profile in ``alpha`` is scanned on a grid and
-  refined by golden-section search. ``L_inf`` is constrained to ``>= 0``.
+  refined by golden-section search (Golub & Pereyra 1973 for variable projection; Kiefer 1953
+  for golden section). ``L_inf`` is constrained to ``>= 0``.
+- :func:`bootstrap_exponent`: percentile CI over ensemble members (Efron & Tibshirani 1993,
+  Sec. 13.3), with the library's resampler :func:`scalesim.stats.resample_indices`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from scalesim.stats import percentile_ci, resample_indices
+from scalesim.validate import is_concrete
 
 __all__ = [
     "PowerLawFit",
@@ -31,11 +36,15 @@ __all__ = [
 
 
 class PowerLawFit(NamedTuple):
+    """``y = prefactor * x^-exponent``."""
+
     exponent: jax.Array  # alpha in y = A x^-alpha
     prefactor: jax.Array  # A
 
 
 class OffsetFit(NamedTuple):
+    """``y = offset + prefactor * x^-exponent``."""
+
     offset: jax.Array  # L_inf
     prefactor: jax.Array  # A
     exponent: jax.Array  # alpha
@@ -43,6 +52,8 @@ class OffsetFit(NamedTuple):
 
 
 class Bootstrap(NamedTuple):
+    """A bootstrapped exponent: full-sample estimate, percentile CI ``(lo, hi)``, resampled fits."""
+
     estimate: float
     ci: tuple
     samples: np.ndarray
@@ -69,8 +80,21 @@ def _fit_power_law(x, y):
 
 
 def fit_power_law(x, y) -> PowerLawFit:
-    """Fit ``y = A x^-alpha`` by ordinary least squares in log-log space (jit/vmap/grad-able)."""
-    if not isinstance(x, jax.core.Tracer) and not isinstance(y, jax.core.Tracer):
+    """Fit ``y = A x^-alpha`` by ordinary least squares in log-log space (jit/vmap/grad-able).
+
+    The slope of ``log y`` on ``log x``: ``alpha = -cov(log x, log y) / var(log x)``.
+
+    Args:
+      x: 1-D positive abscissae (sizes, steps, widths), >= 2 points.
+      y: positive values on the last axis matching ``x`` (losses, errors).
+
+    Returns:
+      :class:`PowerLawFit` ``(exponent alpha, prefactor A)``.
+
+    Raises:
+      ValueError: on concrete inputs that are not positive and finite.
+    """
+    if is_concrete(x, y):
         _check_xy(x, y)
     return _fit_power_law(jnp.asarray(x), jnp.asarray(y))
 
@@ -114,8 +138,24 @@ def _fit_offset(x, y, lo=1e-3, hi=6.0, n_grid=600, n_golden=60):
 
 
 def fit_power_law_offset(x, y) -> OffsetFit:
-    """Fit ``y = L_inf + A x^-alpha`` with ``L_inf >= 0`` and ``alpha`` in ``[1e-3, 6]``."""
-    if not isinstance(x, jax.core.Tracer) and not isinstance(y, jax.core.Tracer):
+    """Fit ``y = L_inf + A x^-alpha`` with ``L_inf >= 0`` and ``alpha`` in ``[1e-3, 6]``.
+
+    Variable projection (Golub & Pereyra 1973) on relative residuals ``(model - y) / y``:
+    ``(L_inf, A)`` in closed form for each ``alpha``; ``alpha`` from a 600-point log grid
+    refined by 60 golden-section steps.
+
+    Args:
+      x: 1-D positive abscissae, >= 3 points.
+      y: positive values matching ``x``.
+
+    Returns:
+      :class:`OffsetFit` ``(offset L_inf, prefactor A, exponent alpha, objective)``; the
+      objective is the sum of squared relative residuals.
+
+    Raises:
+      ValueError: on concrete inputs that are not positive and finite, or fewer than 3 points.
+    """
+    if is_concrete(x, y):
         _check_xy(x, y)
     if np.shape(x)[-1] < 3:
         raise ValueError("a power law with offset needs >= 3 points")
@@ -123,7 +163,15 @@ def fit_power_law_offset(x, y) -> OffsetFit:
 
 
 def local_exponent(x, y) -> np.ndarray:
-    """Local slope ``-d log y / d log x`` between consecutive points (for plots of drift)."""
+    """Local slope ``-d log y / d log x`` between consecutive points (for plots of drift).
+
+    Args:
+      x: 1-D positive abscissae.
+      y: positive values matching ``x``.
+
+    Returns:
+      float64 array of ``len(x) - 1`` finite-difference exponents.
+    """
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     return -np.diff(ly) / np.diff(lx)
 
@@ -131,9 +179,21 @@ def local_exponent(x, y) -> np.ndarray:
 def bootstrap_exponent(x, Y, fit: str = "power", n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Bootstrap:
     """Bootstrap CI of a fitted exponent over ensemble members.
 
-    ``Y`` has shape ``[members, points]``. Each resample draws members with replacement,
-    averages them, and fits the mean curve; all resamples are fitted in one vmapped call.
-    The estimate is the fit of the full-ensemble mean; the CI is the percentile interval.
+    Each resample draws members with replacement (:func:`scalesim.stats.resample_indices`),
+    averages them and fits the mean curve; all resamples are fitted in one vmapped call. The
+    estimate is the fit of the full-ensemble mean; the CI is the percentile interval
+    (:func:`scalesim.stats.percentile_ci`; Efron & Tibshirani 1993, Sec. 13.3).
+
+    Args:
+      x: 1-D positive abscissae ``[points]``.
+      Y: positive values ``[members >= 2, points]``.
+      fit: ``"power"`` (:func:`fit_power_law`) or ``"offset"`` (:func:`fit_power_law_offset`).
+      n_boot: resamples.
+      seed: integer seed of the resampler.
+      level: two-sided coverage in (0, 1).
+
+    Returns:
+      :class:`Bootstrap` ``(estimate, (lo, hi), samples [n_boot])``.
     """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2 or Y.shape[0] < 2:
@@ -147,8 +207,6 @@ def bootstrap_exponent(x, Y, fit: str = "power", n_boot: int = 1000, seed: int =
     xj = jnp.asarray(x, dtype=float)
     Yj = jnp.asarray(Y)
     est = float(fn(xj, Yj.mean(0)).exponent)
-    idx = jax.random.randint(jax.random.PRNGKey(seed), (n_boot, Y.shape[0]), 0, Y.shape[0])
+    idx = jnp.asarray(resample_indices(Y.shape[0], n_boot, seed))
     samples = np.asarray(jax.jit(jax.vmap(lambda i: fn(xj, Yj[i].mean(0)).exponent))(idx))
-    q = (1 - level) / 2
-    lo, hi = np.quantile(samples, [q, 1 - q])
-    return Bootstrap(est, (float(lo), float(hi)), samples)
+    return Bootstrap(est, percentile_ci(samples, level), samples)

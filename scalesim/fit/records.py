@@ -8,13 +8,24 @@ __all__ = ["comparison", "format_table"]
 
 
 def comparison(quantity: str, measured, ci, theory, *, tol: float = 0.0, **extra) -> dict:
-    """One record ``{"quantity", "measured", "ci": [lo, hi], "theory", "agrees", **extra}``.
+    """One measured-vs-theory record, a row of ``summary.json``.
 
     ``agrees`` is true when ``theory`` lies in ``[lo - tol, hi + tol]``: the confidence
-    interval widened by a stated systematic tolerance (record it in ``extra`` if non-zero).
-    A NaN measurement never agrees. ``theory`` may be a number or a
-    :class:`scalesim.prediction.Prediction`; a prediction adds its provenance to the record as
-    ``theory_ref`` (checked against the theory module when the summary is written).
+    interval widened by a stated systematic tolerance. A NaN measurement never agrees.
+
+    Args:
+      quantity: name of the measured quantity (e.g. an exponent).
+      measured: the measured value.
+      ci: ``(lo, hi)`` confidence interval, or None for a zero-width interval at ``measured``.
+      theory: a number, or a :class:`scalesim.prediction.Prediction`; a prediction adds its
+        provenance to the record as ``theory_ref`` (checked against the theory module when the
+        summary is written).
+      tol: systematic tolerance added on both sides of the interval (recorded when non-zero).
+      **extra: further JSON-ready fields of the record.
+
+    Returns:
+      ``{"quantity", "measured", "ci": [lo, hi], "theory", "agrees", ["tol"], ["theory_ref"],
+      **extra}``.
     """
     ref = theory.ref() if hasattr(theory, "ref") else None
     if ref is not None:
@@ -32,7 +43,14 @@ def comparison(quantity: str, measured, ci, theory, *, tol: float = 0.0, **extra
 
 
 def format_table(records: list[dict]) -> str:
-    """Plain-text table of records (quantity, measured [CI], theory, agrees)."""
+    """Plain-text table of records.
+
+    Args:
+      records: :func:`comparison` records.
+
+    Returns:
+      Aligned columns quantity, measured, 95% CI, theory, agrees (``NO`` marks disagreement).
+    """
     rows = [("quantity", "measured", "95% CI", "theory", "agrees")]
     for r in records:
         lo, hi = r["ci"]

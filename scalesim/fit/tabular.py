@@ -31,7 +31,18 @@ def _num(value, col, row, path):
 
 
 def read_csv_columns(path, wanted: dict[str, str | None]) -> dict[str, np.ndarray | None]:
-    """Read the numeric columns ``wanted`` (role -> header name or None) from a CSV file."""
+    """Read numeric columns from a CSV file (header row first).
+
+    Args:
+      path: the CSV file (UTF-8).
+      wanted: role -> header name (or None); a name absent from the header gives None.
+
+    Returns:
+      role -> float64 array (or None), plus ``"_header"``: the header names.
+
+    Raises:
+      ValueError: naming file, column and row of the first problem.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -72,11 +83,23 @@ def read_csv_columns(path, wanted: dict[str, str | None]) -> dict[str, np.ndarra
 
 
 def read_run_dir(path, cols: dict[str, str | None]) -> dict[str, np.ndarray | None]:
-    """Rows from a toy-model experiment output: one row per run directory (``config.json``
-    plus ``metrics.json``; scalar fields, metrics override config). ``path`` may be an
-    experiment output directory (its ``runs/`` is used) or a folder of run directories. The
-    store's nested ``config["settings"]`` and ``config["point"]`` scalars are flattened (point
-    fields override settings). Columns are looked up by name like CSV headers."""
+    """Read columns from an experiment's run directories, one row per run.
+
+    A row holds the numeric scalars of ``config.json`` and ``metrics.json`` (metrics override
+    config); the store's nested ``config["settings"]`` and ``config["point"]`` scalars are
+    flattened (point fields override settings). Columns are looked up by name like CSV headers.
+
+    Args:
+      path: an experiment output directory (its ``runs/`` is used) or a folder of run
+        directories.
+      cols: role -> field name (or None).
+
+    Returns:
+      role -> float64 array (or None when no run has the field), plus ``"_header"``.
+
+    Raises:
+      ValueError: no run directories, invalid JSON, a run missing a field, a bad value.
+    """
     p = Path(path)
     if (p / "runs").is_dir():
         p = p / "runs"
@@ -116,8 +139,20 @@ def read_run_dir(path, cols: dict[str, str | None]) -> dict[str, np.ndarray | No
 
 
 def read_ndl(path, *, n_col="N", d_col="D", l_col="L", c_col="C"):
-    """Return float64 arrays (N, D, L, C) from a CSV or run directory; C may be None if
-    absent. Missing N or D is derived from C = 6 N D."""
+    """Read a scaling-law table (N parameters, D tokens, L loss, C FLOP) for the fitters.
+
+    A missing N or D is derived from C = 6 N D (Kaplan et al. 2020, Sec. 2.1).
+
+    Args:
+      path: a CSV file or an experiment output directory.
+      n_col, d_col, l_col, c_col: column (field) names of N, D, L and C.
+
+    Returns:
+      ``(N, D, L, C)`` float64 arrays; ``C`` is None when absent.
+
+    Raises:
+      ValueError: a one-line message naming file, column and row.
+    """
     wanted = {"N": n_col, "D": d_col, "L": l_col, "C": c_col}
     p = Path(path)
     cols = read_run_dir(p, wanted) if p.is_dir() else read_csv_columns(p, wanted)

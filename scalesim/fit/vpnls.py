@@ -1,5 +1,5 @@
 """VPNLS: variable projection for the Chinchilla law (Czech, "Problems with Chinchilla
-Approach 2", Open-Athena 2026, Sec. 6 and appendix; fitting.md Sec. 3.2).
+Approach 2", Open-Athena 2026, Sec. 6 and appendix; Golub & Pereyra 1973).
 
 For fixed (alpha, beta) the model L = E + A N^-alpha + B D^-beta is linear in c = (E, A, B):
 X(alpha, beta) = [1, N^-alpha, D^-beta]. The inner problem min_{c >= 0} ||L - X c||^2 is
@@ -49,12 +49,21 @@ def nnls3(X, y, w=None):
     """Exact non-negative least squares min_{c>=0} sum_i w_i (y_i - X_i c)^2 for 3 columns.
 
     Enumerates the 8 supports (c = 0 included); each is an unconstrained weighted LS on
-    the column-scaled normal equations. Returns (c, rss). jit/vmap-able; float64 recommended.
+    the column-scaled normal equations (the NNLS optimum is the LS solution on its support;
+    Lawson & Hanson 1974, Ch. 23). jit/vmap-able; float64 recommended.
+
+    Args:
+      X: design ``[n, 3]``.
+      y: targets ``[n]``.
+      w: optional weights ``[n]`` (default ones).
+
+    Returns:
+      ``(c, rss)``: coefficients ``[3]`` (>= 0) and the weighted residual sum of squares.
     """
     w = jnp.ones_like(y) if w is None else w
     scale = jnp.sqrt(jnp.sum(w[:, None] * X * X, axis=0))
     scale = jnp.where(scale > 0, scale, 1.0)
-    Xs = X / scale
+    Xs = X / scale[None, :]
     G = Xs.T @ (w[:, None] * Xs)
     h = Xs.T @ (w * y)
 
@@ -76,15 +85,32 @@ def _design(alpha, beta, logN, logD):
 
 
 def inner_solve(alpha, beta, logN, logD, L, w=None):
-    """(E, A, B) >= 0 minimising the (weighted) RSS at fixed (alpha, beta); returns (c, rss)."""
+    """The inner VPNLS problem (Czech 2026, Sec. 6): best (E, A, B) >= 0 at fixed exponents.
+
+    Args:
+      alpha, beta: exponents of N and D.
+      logN, logD: natural logs of parameters and tokens ``[n]``.
+      L: losses ``[n]``.
+      w: optional weights ``[n]``.
+
+    Returns:
+      ``(c, rss)``: ``c = (E, A, B)`` and the weighted RSS of L = E + A N^-alpha + B D^-beta.
+    """
     return nnls3(_design(alpha, beta, logN, logD), L, w)
 
 
 def profile_rss(log_ab, args):
-    """RSS(alpha, beta) with the inner NNLS; log_ab = (log alpha, log beta).
+    """The VPNLS profile objective RSS(alpha, beta) with the inner NNLS (Czech 2026, Sec. 6).
 
-    args = (logN, logD, L, w). Differentiating gives the envelope-theorem gradient, because
-    the inner coefficients are held fixed by ``stop_gradient``.
+    Differentiating gives the envelope-theorem gradient, because the inner coefficients are
+    held fixed by ``stop_gradient``.
+
+    Args:
+      log_ab: ``(log alpha, log beta)``.
+      args: ``(logN, logD, L, w)``.
+
+    Returns:
+      The weighted residual sum of squares (scalar, units of L squared).
     """
     logN, logD, L, w = args
     alpha, beta = jnp.exp(log_ab[0]), jnp.exp(log_ab[1])
@@ -107,12 +133,28 @@ def _grid_rss(alphas, betas, args):
 def fit_vpnls(N, D, L, *, grid_size: int = 32, grid_lo: float = 0.05, grid_hi: float = 0.95,
               refine_top: int = 4, gtol: float = 1e-13, max_iter: int = 500,
               weights=None) -> ChinchillaFit:
-    """VPNLS fit of L = E + A N^-alpha + B D^-beta by least squares on raw L.
+    """VPNLS fit of L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, Eq. 2) by least
+    squares on raw L (Czech 2026, Sec. 6).
 
     A ``grid_size`` x ``grid_size`` grid over alpha, beta in [grid_lo, grid_hi] (Czech's
     default: 32 x 32 on [0.05, 0.95]) with the exact NNLS inside; the ``refine_top`` best
-    grid cells are refined with batched L-BFGS on the profile RSS; the best is kept.
-    ``objective`` is the RSS. Float64 regardless of the global x64 flag.
+    grid cells are refined with batched L-BFGS on the profile RSS; the best is kept. Float64
+    regardless of the global x64 flag.
+
+    Args:
+      N: parameter counts (> 0).
+      D: training tokens (> 0).
+      L: losses (> 0).
+      grid_size: grid points per exponent axis (>= 2).
+      grid_lo, grid_hi: exponent range of the grid, ``0 < grid_lo < grid_hi``.
+      refine_top: grid cells refined by L-BFGS.
+      gtol: gradient-norm tolerance of the refinement.
+      max_iter: iteration cap of the refinement.
+      weights: optional per-point weights.
+
+    Returns:
+      :class:`~scalesim.fit.chinchilla.ChinchillaFit` with ``method="vpnls"``, ``objective``
+      the RSS; ``extra``: ``grid_rss``, ``grid_axis``, ``n_iter``.
     """
     N, D, L = check_data(N, D, L)
     if grid_size < 2:
