@@ -30,7 +30,7 @@ from scalesim.rng import root_key
 
 def scalesim_rate(n, m, alphas, gammas, steps, batch):
     A, G = np.meshgrid(alphas, gammas, indexing="ij")
-    cfg = sp.SuperpositionConfig(n=n, m=m)
+    cfg = sp.Config(n=n, m=m)
     opt = LiuAdamW(steps, steps // 10)
 
     def go(shift):

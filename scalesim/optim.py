@@ -16,11 +16,14 @@ scalar, so γ, α and learning rates are vmapped per ensemble member without rec
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+
+from .validate import check_range
 
 
 def liu_schedule_factor(total_steps: int, warmup_steps: int, final_frac: float = 0.05) -> Callable:
@@ -28,14 +31,21 @@ def liu_schedule_factor(total_steps: int, warmup_steps: int, final_frac: float =
 
     With s = count + 1: s < warmup → s / warmup; otherwise
     final + (1 − final) · ½ (1 + cos(π (s − warmup)/(total − warmup))).
-    If warmup ≥ total the authors use the cosine from s = 0 without warm-up.
+    If warmup ≥ total the authors use the cosine from s = 0 without warm-up.  Written out rather
+    than composed from ``optax.warmup_cosine_decay_schedule``, whose step offset (count, not
+    count + 1) and arithmetic differ from the authors' float32 schedule.
+
+    Args:
+      total_steps: schedule length in optimiser steps (>= 1).
+      warmup_steps: linear warm-up steps (>= 0).
+      final_frac: final learning rate as a fraction of the peak, in [0, 1].
+
+    Returns:
+      ``factor(count) -> float32`` scalar, jit-able (``count`` may be traced).
     """
-    if total_steps < 1:
-        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
-    if warmup_steps < 0:
-        raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
-    if not 0.0 <= final_frac <= 1.0:
-        raise ValueError(f"final_frac must be in [0, 1], got {final_frac}")
+    check_range("total_steps", total_steps, 1)
+    check_range("warmup_steps", warmup_steps, 0)
+    check_range("final_frac", final_frac, 0.0, 1.0)
 
     def factor(count):
         s = jnp.asarray(count, jnp.float32) + 1.0
@@ -119,28 +129,30 @@ def learning_rates(lr, total_steps: int, warmup_steps: int, final_frac: float = 
     return lr * jax.vmap(f)(jnp.arange(total_steps))
 
 
+@dataclasses.dataclass(frozen=True)
 class LiuAdamW:
     """Hashable ``hyper -> GradientTransformation`` factory for the ensemble engine.
 
     Reads ``hyper.lr``, ``hyper.gamma`` and (if present) ``hyper.lr_b``; the schedule
-    lengths are static.  Equal settings compare and hash equal, so the engine's compilation
-    cache is reused across calls.
+    lengths are static fields.  Equal settings compare and hash equal (frozen dataclass), so
+    the engine's compilation cache is reused across calls.
+
+    Attributes:
+      total_steps: schedule length in optimiser steps (>= 1).
+      warmup_steps: linear warm-up steps (>= 0; >= total_steps: cosine without warm-up).
+      final_frac: final learning rate as a fraction of the peak, in [0, 1].
     """
 
-    def __init__(self, total_steps: int, warmup_steps: int, final_frac: float = 0.05):
-        liu_schedule_factor(total_steps, warmup_steps, final_frac)  # validates
-        self.key = (int(total_steps), int(warmup_steps), float(final_frac))
+    total_steps: int
+    warmup_steps: int
+    final_frac: float = 0.05
+
+    def __post_init__(self):
+        object.__setattr__(self, "total_steps", int(self.total_steps))
+        object.__setattr__(self, "warmup_steps", int(self.warmup_steps))
+        object.__setattr__(self, "final_frac", float(self.final_frac))
+        liu_schedule_factor(self.total_steps, self.warmup_steps, self.final_frac)  # validates
 
     def __call__(self, hyper) -> optax.GradientTransformation:
-        total, warm, final = self.key
-        return liu_adamw(hyper.lr, hyper.gamma, lr_b=getattr(hyper, "lr_b", None),
-                         total_steps=total, warmup_steps=warm, final_frac=final)
-
-    def __eq__(self, other):
-        return isinstance(other, LiuAdamW) and self.key == other.key
-
-    def __hash__(self):
-        return hash(("LiuAdamW",) + self.key)
-
-    def __repr__(self):
-        return f"LiuAdamW(total_steps={self.key[0]}, warmup_steps={self.key[1]}, final_frac={self.key[2]})"
+        return liu_adamw(hyper.lr, hyper.gamma, lr_b=getattr(hyper, "lr_b", None), total_steps=self.total_steps,
+                         warmup_steps=self.warmup_steps, final_frac=self.final_frac)

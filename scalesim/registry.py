@@ -23,12 +23,14 @@ import dataclasses
 from types import ModuleType
 
 from . import experiments as _experiments
-from .experiments import elhage as _x_elhage
+from .experiments import elhage_phase as _x_elhage_phase
 from .experiments import pruning as _x_pruning
 from .experiments import random_features as _x_rf
 from .experiments import rf_compute_optimal as _x_rfco
 from .experiments import sgd_powerlaw as _x_sgd
-from .experiments import superposition as _x_sp
+from .experiments import superposition_density as _x_sp_density
+from .experiments import superposition_grid as _x_sp_grid
+from .experiments import superposition_large as _x_sp_large
 from .experiments import teacher_student_mlp as _x_tsm
 from .models import elhage as _m_elhage
 from .models import linear_sgd as _m_linear_sgd
@@ -70,7 +72,8 @@ FAMILIES: dict[str, Family] = {
             description="Superposition toy models: loss vs width from feature frequencies (Liu et al.; Elhage et al.).",
             models=(_m_sp, _m_elhage),
             theory=(_t_sp, _t_elhage),
-            experiments=(_x_sp.GRID, _x_sp.LARGE, _x_sp.DENSITY, _x_elhage.PHASE),
+            experiments=(_x_sp_grid.EXPERIMENT, _x_sp_large.EXPERIMENT, _x_sp_density.EXPERIMENT,
+                         _x_elhage_phase.EXPERIMENT),
             papers=("liu2025superposition", "elhage2022toy"),
         ),
         Family(

@@ -7,14 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalesim.experiments import elhage as exp
+from scalesim.experiments import elhage_phase as exp
 from scalesim.models import elhage as el
 from scalesim.theory import elhage as th
 
 
 def test_invalid_configs_raise():
     with pytest.raises(ValueError, match="m must"):
-        el.ElhageConfig(n=2, m=3)
+        el.Config(n=2, m=3)
     with pytest.raises(ValueError, match="density"):
         el.make_hyper(2, density=[0.0, 0.5])
     with pytest.raises(ValueError, match="importance"):
@@ -24,7 +24,7 @@ def test_invalid_configs_raise():
 
 
 def test_sampler_forward_and_notebook_setups():
-    cfg, h = el.notebook_setup("basic")
+    cfg, h = exp.notebook_setup("basic")
     assert cfg.n == 20 and cfg.m == 5 and h.density.shape == (7,)
     np.testing.assert_allclose(np.asarray(h.importance[3]), 0.7 ** np.arange(20), rtol=1e-6)
     h1 = jax.tree_util.tree_map(lambda x: x[1], h)  # density 0.3
@@ -66,10 +66,14 @@ def test_phase_diagram_full():
 
 
 def test_engine_conformance():
-    conformance = pytest.importorskip("conformance")  # the lead's shared suite (tests/conformance.py)
-    c32, c64 = el.ElhageConfig(n=5, m=2, eval_batch=64), el.ElhageConfig(n=5, m=2, eval_batch=64, dtype="float64")
-    h = el.make_hyper(5, density=[0.1, 0.5], importance=0.9 ** np.arange(5))
-    conformance.check_model(el.MODEL, c32, c64, h, el.optimizer, steps=5)
+    conformance = pytest.importorskip("conformance")  # the shared suite (tests/conformance.py)
+    ex, ex64 = el.example(), el.example("float64")
+    assert ex["cfg"] == el.Config(n=5, m=2, eval_batch=64) and ex64["cfg"].dtype == "float64"
+    assert ex["optimizer"] is el.optimizer
+    np.testing.assert_allclose(np.asarray(ex["hyper"].density), [0.1, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(ex["hyper"].importance[1]), 0.9 ** np.arange(5), rtol=1e-6)
+    conformance.check_model(el.MODEL, ex["cfg"], ex64["cfg"], ex["hyper"], ex["optimizer"], steps=ex["steps"],
+                            batch_size=ex["batch_size"])
 
 
 def test_summary_with_no_point_away_from_boundaries():

@@ -51,3 +51,25 @@ def test_energies_differentiable():
     r_star = th.boundary_not_learned_antipodal(0.2)
     assert float(dr) == pytest.approx(float(-jax.grad(f, 1)(r_star, 0.2) / jax.grad(f, 0)(r_star, 0.2)), rel=1e-8)
     assert float(th.energy_margin(1.0, 0.05)) > 0
+
+
+def test_declared_predictions_match_the_energies():
+    from scalesim.prediction import Prediction
+
+    ex = th.exponents()
+    assert all(isinstance(p, Prediction) and p.module == th.__name__ for p in ex.values())
+    s_tp, r_tp = ex["triple_point_density"].value, ex["triple_point_importance"].value
+    e = np.asarray(th.phase_energies(r_tp, s_tp))
+    np.testing.assert_allclose(e, e[0], rtol=1e-12)  # the three phases meet
+    for s in (0.05, 0.3, 0.5):
+        ex = th.exponents(s=s)
+        assert ex["boundary_not_learned_antipodal"].value == pytest.approx(float(th.boundary_not_learned_antipodal(s)), rel=1e-14)
+        assert ex["boundary_antipodal_dedicated"].value == pytest.approx(float(th.boundary_antipodal_dedicated(s)), rel=1e-14)
+        assert ex["boundary_not_learned_antipodal"].ref() == {"module": th.__name__, "name": "boundary_not_learned_antipodal",
+                                                              "params": {"s": s}}
+    # sparse limit: r* ~ s^1 (not learned / antipodal) and r* ~ s^-1 (antipodal / dedicated)
+    ss = jnp.array([1e-6, 1e-5])
+    slope = lambda r: float(jnp.diff(jnp.log(r))[0] / jnp.diff(jnp.log(ss))[0])
+    assert slope(th.boundary_not_learned_antipodal(ss)) == pytest.approx(th.exponents()["boundary_slope_sparse"].value, abs=1e-4)
+    assert slope(th.boundary_antipodal_dedicated(ss)) == pytest.approx(
+        th.exponents()["boundary_exponent_antipodal_dedicated"].value, abs=1e-4)

@@ -107,3 +107,16 @@ def test_decay_masked_to_W_and_vmapped_over_signed_gamma():
     assert np.all(np.abs(norms[0] - 1.0) < 0.05)          # γ < 0: pulled towards 1
     assert np.allclose(norms[1], np.sqrt(8.0), rtol=1e-5)  # γ = 0: untouched
     assert np.all(norms[2] < 0.75 * np.sqrt(8.0))         # γ > 0: decayed
+
+
+def test_liu_adamw_factory_is_a_value():
+    """Equal settings compare and hash equal (the engine's compile cache key); bad settings raise."""
+    a, b = optim.LiuAdamW(100, 10), optim.LiuAdamW(total_steps=100, warmup_steps=10, final_frac=0.05)
+    assert a == b and hash(a) == hash(b) and a != optim.LiuAdamW(100, 11)
+    assert repr(a) == "LiuAdamW(total_steps=100, warmup_steps=10, final_frac=0.05)"
+    with pytest.raises(Exception):
+        a.total_steps = 5  # frozen
+    with pytest.raises(ValueError, match="warmup_steps"):
+        optim.LiuAdamW(100, -1)
+    with pytest.raises(ValueError, match="final_frac"):
+        optim.LiuAdamW(100, 10, 1.5)

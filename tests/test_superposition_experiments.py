@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from scalesim.experiments import superposition as E
+from scalesim.experiments import _superposition as X
+from scalesim.experiments import superposition_density as D
+from scalesim.experiments import superposition_grid as G
+from scalesim.experiments import superposition_large as L
 from scalesim.store import Run
 
 
@@ -16,22 +19,22 @@ from scalesim.store import Run
 ])
 def test_grid_settings_validation(kw, field):
     with pytest.raises(ValueError, match=field):
-        E.GridSettings(**kw)
+        G.GridSettings(**kw)
 
 
 def test_large_and_density_settings_validation():
     with pytest.raises(ValueError, match="distributions"):
-        E.LargeSettings(distributions=("zipf",))
+        L.LargeSettings(distributions=("zipf",))
     with pytest.raises(ValueError, match="fit_min_m"):
-        E.LargeSettings(ms=(8, 16, 32), fit_min_m=64)
+        L.LargeSettings(ms=(8, 16, 32), fit_min_m=64)
     with pytest.raises(ValueError, match="densities"):
-        E.DensitySettings(densities=(1.5,))
+        D.DensitySettings(densities=(1.5,))
 
 
 def _fake_grid_run(s):
     """Synthetic stored run obeying the theory exactly: L = m^-(α−1) (weak), L ∝ 1/m and
     overlap = 1/m (strong); the summary must report agreement everywhere."""
-    A, G, S = E._members(s.alphas, s.gammas, s.seeds)
+    A, G, S = X.members(s.alphas, s.gammas, s.seeds)
     rows = {k: [] for k in ("loss", "phi_half", "phi_one", "overlap_mean", "overlap_var", "diverged",
                             "alpha", "gamma", "seed", "width", "row_norms")}
     rng = np.random.default_rng(0)
@@ -52,8 +55,8 @@ def _fake_grid_run(s):
 
 
 def test_grid_summary_recovers_planted_exponents():
-    s = E.GridSettings(n=64, ms=(4, 8, 16, 32), gammas=(-1.0, 1.0), alphas=(0.5, 1.0, 1.5, 2.0), seeds=3, n_boot=100)
-    recs = E.grid_summarize([_fake_grid_run(s)], s)
+    s = G.GridSettings(n=64, ms=(4, 8, 16, 32), gammas=(-1.0, 1.0), alphas=(0.5, 1.0, 1.5, 2.0), seeds=3, n_boot=100)
+    recs = G.summarize([_fake_grid_run(s)], s)
     names = [r["quantity"] for r in recs]
     assert "alpha_m weak[gamma=1, alpha=1.5]" in names and "alpha_m strong[gamma=-1, alpha=0.5]" in names
     assert sum(n.startswith("overlap*m") for n in names) == 4
@@ -61,14 +64,14 @@ def test_grid_summary_recovers_planted_exponents():
     for r in recs:
         if r["quantity"].startswith("alpha_m weak"):
             assert abs(r["measured"] - r["theory"]) < 0.02
-    fig = E.grid_plot([_fake_grid_run(s)], s, recs)
+    fig = G.plot([_fake_grid_run(s)], s, recs)
     assert len(fig.axes) == 3
 
 
 def _fake_large_run(s, dist, diverged_seed=None):
     """Synthetic exp-17 run (one fused program): L ∝ 1/m (strong), L_weak-like m^-0.2 (weak);
     optionally one seed of the weak regime diverged at the widest m (NaN loss)."""
-    _, G0, S0 = E._members([1.2], s.gammas, s.seeds)
+    _, G0, S0 = X.members([1.2], s.gammas, s.seeds)
     k = G0.size
     G, S = np.tile(G0, len(s.ms)), np.tile(S0, len(s.ms))
     Wd = np.repeat(np.asarray(s.ms, float), k)
@@ -87,12 +90,12 @@ def test_large_summary_drops_diverged_members(tmp_path):
     with a warning naming it); too few finite seeds gives a NaN record, not an exception."""
     from scalesim.store import load_runs, save_run
 
-    s = E.LargeSettings(n=256, ms=(8, 16, 32), distributions=("power",), seeds=3, fit_min_m=8, n_boot=50)
+    s = L.LargeSettings(n=256, ms=(8, 16, 32), distributions=("power",), seeds=3, fit_min_m=8, n_boot=50)
     metrics, arrays = _fake_large_run(s, "power", diverged_seed=1)
     save_run(tmp_path / "runs" / "p0", {"_index": 0}, metrics, arrays)
     runs = load_runs(tmp_path)
     with pytest.warns(RuntimeWarning, match=r"seeds \[1\]"):
-        recs = E.large_summarize(runs, s)
+        recs = L.summarize(runs, s)
     assert len(recs) == 2 and all(np.isfinite(r["measured"]) for r in recs)
     assert all(r["ci_kind"] == "bootstrap over 3 seeds" for r in recs if "strong" in r["quantity"])
     weak = next(r for r in recs if "weak" in r["quantity"])
@@ -100,14 +103,14 @@ def test_large_summary_drops_diverged_members(tmp_path):
     strong = next(r for r in recs if "strong" in r["quantity"])
     assert strong["agrees"] and abs(strong["measured"] - 1.0) < 0.05
     with pytest.warns(RuntimeWarning):
-        E.large_plot(runs, s, recs)
+        L.plot(runs, s, recs)
 
     # only one seed, and it diverged: NaN record with a note
-    s1 = E.LargeSettings(n=256, ms=(8, 16, 32), distributions=("power",), seeds=1, fit_min_m=8, n_boot=50)
+    s1 = L.LargeSettings(n=256, ms=(8, 16, 32), distributions=("power",), seeds=1, fit_min_m=8, n_boot=50)
     metrics, arrays = _fake_large_run(s1, "power", diverged_seed=0)
     save_run(tmp_path / "one" / "runs" / "p0", {"_index": 0}, metrics, arrays)
     with pytest.warns(RuntimeWarning, match=r"seeds \[0\]"):
-        recs = E.large_summarize(load_runs(tmp_path / "one"), s1)
+        recs = L.summarize(load_runs(tmp_path / "one"), s1)
     weak = next(r for r in recs if "weak" in r["quantity"])
     assert np.isnan(weak["measured"]) and np.isnan(weak["ci"]).all() and not weak["agrees"] and "note" in weak
     strong = next(r for r in recs if "strong" in r["quantity"])
@@ -116,31 +119,31 @@ def test_large_summary_drops_diverged_members(tmp_path):
 
 def test_density_summary_survives_fully_diverged_cell():
     """Regression: a (γ, density) cell whose every member diverged yields a NaN record (no IndexError)."""
-    s = E.DensitySettings(n=64, ms=(4, 8, 16), densities=(0.0, 0.5), gammas=(-1.0, 1.0), seeds=2, n_boot=50)
-    D, G, S = E._members(s.densities, s.gammas, s.seeds)
+    s = D.DensitySettings(n=64, ms=(4, 8, 16), densities=(0.0, 0.5), gammas=(-1.0, 1.0), seeds=2, n_boot=50)
+    dens, gam, sd = X.members(s.densities, s.gammas, s.seeds)
     rows = {k: [] for k in ("loss", "phi_half", "phi_one", "overlap_mean", "overlap_var", "diverged",
                             "density", "gamma", "seed", "width")}
     for m in s.ms:
-        bad = (G < 0) & (D == 0.5)
-        rows["loss"].append(np.stack([np.full(D.size, 9.0), np.where(bad, np.nan, 1.0 / m)], 1))
-        rows["phi_half"].append(np.ones((D.size, 2)))
-        rows["phi_one"].append(np.zeros((D.size, 2)))
-        rows["overlap_mean"].append(np.full(D.size, 1.0 / m))
-        rows["overlap_var"].append(np.zeros(D.size))
+        bad = (gam < 0) & (dens == 0.5)
+        rows["loss"].append(np.stack([np.full(dens.size, 9.0), np.where(bad, np.nan, 1.0 / m)], 1))
+        rows["phi_half"].append(np.ones((dens.size, 2)))
+        rows["phi_one"].append(np.zeros((dens.size, 2)))
+        rows["overlap_mean"].append(np.full(dens.size, 1.0 / m))
+        rows["overlap_var"].append(np.zeros(dens.size))
         rows["diverged"].append(bad)
-        for k, v in (("density", D), ("gamma", G), ("seed", S), ("width", np.full(D.size, float(m)))):
+        for k, v in (("density", dens), ("gamma", gam), ("seed", sd), ("width", np.full(dens.size, float(m)))):
             rows[k].append(v)
     run = Run(config={}, metrics={"ms": list(s.ms)}, arrays={k: np.concatenate(v) for k, v in rows.items()}, path=None)
-    recs = E.density_summarize([run], s)
+    recs = D.summarize([run], s)
     assert len(recs) == 4
     dead = [r for r in recs if np.isnan(r["measured"])]
     assert len(dead) == 1 and "strong" in dead[0]["quantity"] and not dead[0]["agrees"] and "note" in dead[0]
     live_strong = [r for r in recs if "strong" in r["quantity"] and np.isfinite(r["measured"])]
     assert live_strong[0]["agrees"] and live_strong[0]["ci_kind"] == "bootstrap over 2 seeds"
-    E.density_plot([run], s, recs)
+    D.plot([run], s, recs)
 
 
 def test_single_seed_records_state_ci_kind():
-    s = E.GridSettings(n=64, ms=(4, 8, 16, 32), gammas=(-1.0, 1.0), alphas=(0.5, 1.5), seeds=1, n_boot=100)
-    recs = [r for r in E.grid_summarize([_fake_grid_run(s)], s) if r["quantity"].startswith("alpha_m")]
+    s = G.GridSettings(n=64, ms=(4, 8, 16, 32), gammas=(-1.0, 1.0), alphas=(0.5, 1.5), seeds=1, n_boot=100)
+    recs = [r for r in G.summarize([_fake_grid_run(s)], s) if r["quantity"].startswith("alpha_m")]
     assert recs and all(r["ci_kind"] == "none (1 seed): agreement by tolerance only" for r in recs)

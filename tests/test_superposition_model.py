@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from scalesim.models import _geometry as geo
 from scalesim.models import superposition as sp
 
 
@@ -29,7 +30,7 @@ def _h(**kw):
 ])
 def test_invalid_config_raises(kwargs, field):
     with pytest.raises(ValueError, match=field):
-        sp.SuperpositionConfig(**kwargs)
+        sp.Config(**kwargs)
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -45,7 +46,7 @@ def test_invalid_hyper_raises(kwargs, field):
 
 @pytest.mark.parametrize("dist", ["power", "exponential", "exponential1", "linear"])
 def test_frequencies_normalised_and_decreasing(dist):
-    cfg = sp.SuperpositionConfig(n=500, m=5, distribution=dist)
+    cfg = sp.Config(n=500, m=5, distribution=dist)
     p = np.asarray(sp.frequencies(cfg, _h(alpha=1.3)))
     assert p.sum() == pytest.approx(1.0, rel=1e-5)
     assert np.all(np.diff(p) <= 1e-12)
@@ -54,14 +55,14 @@ def test_frequencies_normalised_and_decreasing(dist):
 
 
 def test_density_rescaling_matches_exp15():
-    cfg = sp.SuperpositionConfig(n=1000, m=5)
+    cfg = sp.Config(n=1000, m=5)
     p = np.asarray(sp.frequencies(cfg, _h(alpha=1.0, density=1.0)))
     assert p[0] == pytest.approx(1.0)
     assert p.sum() == pytest.approx(np.sum(1.0 / np.arange(1, 1001)), rel=1e-4)  # E = H_1000
 
 
 def test_sparse_sampler_marginals_values_and_independence():
-    cfg = sp.SuperpositionConfig(n=50, m=5, max_active=12)
+    cfg = sp.Config(n=50, m=5, max_active=12)
     h = _h(alpha=1.0)
     B = 200_000
     x = np.asarray(_densify(_sample(jax.random.PRNGKey(1), cfg, h, B), cfg.n))
@@ -84,7 +85,7 @@ def test_sparse_sampler_marginals_values_and_independence():
 
 
 def test_sparse_and_dense_data_give_same_expected_loss():
-    cfg = sp.SuperpositionConfig(n=200, m=8)
+    cfg = sp.Config(n=200, m=8)
     h = _h(alpha=1.2)
     params = sp.init(jax.random.PRNGKey(0), cfg)
     B = 100_000
@@ -93,7 +94,7 @@ def test_sparse_and_dense_data_give_same_expected_loss():
     @jax.jit
     def dense_loss(params, key):
         x = sp.sample_dense(key, cfg, h, B)
-        y = jax.nn.relu(x @ params["W"] @ params["W"].T + params["b"])
+        y = jax.nn.relu(x @ params["W"] @ params["W"].T + params["b"][None, :])
         return jnp.mean(jnp.sum((y - x) ** 2, axis=-1))
 
     dense = float(dense_loss(params, jax.random.PRNGKey(3)))
@@ -101,12 +102,12 @@ def test_sparse_and_dense_data_give_same_expected_loss():
 
 
 def test_sparse_loss_equals_dense_formula_on_same_batch():
-    cfg = sp.SuperpositionConfig(n=60, m=4)
+    cfg = sp.Config(n=60, m=4)
     h = _h(alpha=0.5)
     params = sp.init(jax.random.PRNGKey(4), cfg)
     batch = _sample(jax.random.PRNGKey(5), cfg, h, 512)
     x = _densify(batch, cfg.n)
-    y = jax.nn.relu(x @ params["W"] @ params["W"].T + params["b"])
+    y = jax.nn.relu(x @ params["W"] @ params["W"].T + params["b"][None, :])
     np.testing.assert_allclose(sp.forward(params, batch), y, rtol=1e-5, atol=1e-5)
     dense = jnp.mean(jnp.sum((y - x) ** 2, -1))
     assert float(sp.paper_loss(params, batch)) == pytest.approx(float(dense), rel=1e-5)
@@ -114,7 +115,7 @@ def test_sparse_loss_equals_dense_formula_on_same_batch():
 
 
 def test_init_row_norms_near_one_and_bias_standard_normal():
-    cfg = sp.SuperpositionConfig(n=2000, m=100)
+    cfg = sp.Config(n=2000, m=100)
     p = sp.init(jax.random.PRNGKey(0), cfg)
     assert np.mean(np.asarray(sp.row_norms(p["W"]))) == pytest.approx(1.0, abs=0.02)
     assert np.std(np.asarray(p["b"])) == pytest.approx(1.0, abs=0.05)
@@ -125,26 +126,26 @@ def test_overlap_metrics_against_explicit_gram():
     U = W / jnp.linalg.norm(W, axis=1, keepdims=True)
     G = np.asarray(U @ U.T) ** 2
     off = G[~np.eye(300, dtype=bool)]
-    st = sp.overlap_stats(W, block=64)
+    st = geo.overlap_stats(W, block=64)
     assert float(st["overlap_mean"]) == pytest.approx(off.mean(), rel=1e-4)
     assert float(st["overlap_var"]) == pytest.approx(off.var(), rel=1e-3)
-    assert float(sp.mean_sq_overlap(W)) == pytest.approx(off.mean(), rel=1e-4)
+    assert float(geo.mean_sq_overlap(W)) == pytest.approx(off.mean(), rel=1e-4)
     # random unit vectors in R^m: E (u·v)² = 1/m, Var = 2(m−1)/(m²(m+2))
     assert off.mean() == pytest.approx(1 / 16, rel=0.05)
     assert off.var() == pytest.approx(2 * 15 / (16 ** 2 * 18), rel=0.1)
     # weighted version restricted to the first 100 rows
     w = (jnp.arange(300) < 100).astype(jnp.float32)
     sub = G[:100, :100][~np.eye(100, dtype=bool)]
-    assert float(sp.overlap_stats(W, w, block=64)["overlap_mean"]) == pytest.approx(sub.mean(), rel=1e-4)
+    assert float(geo.overlap_stats(W, w, block=64)["overlap_mean"]) == pytest.approx(sub.mean(), rel=1e-4)
 
 
 def test_regime_metrics_on_known_matrices():
     # antipodal pair + one orthogonal feature + one dead row in m = 2
     W = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
-    D = np.asarray(sp.feature_dimensionality(W, block=2))
+    D = np.asarray(geo.feature_dimensionality(W, block=2))
     np.testing.assert_allclose(D[:3], [0.5, 0.5, 1.0], atol=1e-6)
-    assert float(sp.dims_per_feature(W)) == pytest.approx(2 / 3)
-    cfg = sp.SuperpositionConfig(n=4, m=2, max_active=4, eval_batch=64)
+    assert float(geo.dims_per_feature(W)) == pytest.approx(2 / 3)
+    cfg = sp.Config(n=4, m=2, max_active=4, eval_batch=64)
     met = _metrics({"W": W, "b": jnp.zeros(4)}, cfg, _h(alpha=1.0))
     assert float(met["phi_half"]) == pytest.approx(0.75)
     assert float(met["phi_one"]) == pytest.approx(0.0)
@@ -152,10 +153,13 @@ def test_regime_metrics_on_known_matrices():
 
 
 def test_engine_conformance():
-    conformance = pytest.importorskip("conformance")  # the lead's shared suite (tests/conformance.py)
+    conformance = pytest.importorskip("conformance")  # the shared suite (tests/conformance.py)
     from scalesim.optim import LiuAdamW
 
+    ex, ex64 = sp.example(), sp.example("float64")
     kw = dict(n=16, m=3, max_active=4, eval_batch=16)
-    c32, c64 = sp.SuperpositionConfig(**kw), sp.SuperpositionConfig(**kw, dtype="float64")
-    h = sp.make_hyper(alpha=[1.5, 2.0], gamma=[-1.0, 0.5], width=[2, 3])
-    conformance.check_model(sp.MODEL, c32, c64, h, LiuAdamW(5, 1), steps=5)
+    assert ex["cfg"] == sp.Config(**kw) and ex64["cfg"] == sp.Config(**kw, dtype="float64")
+    assert ex["optimizer"] == LiuAdamW(5, 1) and hash(ex["optimizer"]) == hash(LiuAdamW(5, 1))
+    assert jax.tree.leaves(ex["hyper"])[0].shape[0] >= 2
+    conformance.check_model(sp.MODEL, ex["cfg"], ex64["cfg"], ex["hyper"], ex["optimizer"], steps=ex["steps"],
+                            batch_size=ex["batch_size"])

@@ -47,7 +47,7 @@ def test_weak_exponent_is_alpha_minus_one_asymptotically(alpha):
 
 
 def test_exp17_weak_predictions_at_m8():
-    """Oracle values from the research note (Σ_{i>8}(4/3 p_i − p_i²), n = 10240)."""
+    """Precomputed reference values of Σ_{i>8}(4/3 p_i − p_i²) at n = 10240."""
     for name, want in (("power", 0.684), ("exponential1", 1.306), ("linear", 1.331)):
         got = float(th.weak_loss(th.named_frequencies(name, 10240), 8))
         assert got == pytest.approx(want, abs=2e-3)
@@ -81,3 +81,19 @@ def test_overlap_bound_tight_for_simplex_and_below_random():
 def test_strong_exponent_hypothesis_shape():
     assert float(th.strong_exponent(0.5)) == 1.0
     assert float(th.strong_exponent(2.0)) == pytest.approx(2.0)
+
+
+def test_declared_exponents():
+    from scalesim.prediction import Prediction
+
+    base = th.exponents()
+    assert set(base) == {"alpha_m_strong", "overlap_exponent_strong", "overlap_times_m"}
+    assert all(isinstance(p, Prediction) and p.value == 1.0 and p.params == () for p in base.values())
+    for alpha in (1.25, 1.5, 2.0):
+        ex = th.exponents(alpha=alpha)
+        assert ex["alpha_m_weak"].value == alpha - 1.0 == float(th.weak_exponent(alpha))
+        assert ex["alpha_m_weak"].ref() == {"module": th.__name__, "name": "alpha_m_weak", "params": {"alpha": alpha}}
+        assert ex["alpha_m_strong_hypothesis"].value == pytest.approx(float(th.strong_exponent(alpha)))
+    assert th.exponents(alpha=0.5)["alpha_m_strong_hypothesis"].value == base["alpha_m_strong"].value
+    # the overlap asymptote: m times the Welch bound tends to 1 for n >> m
+    assert float(th.overlap_lower_bound(1e9, 10.0)) * 10 == pytest.approx(base["overlap_times_m"].value, abs=1e-6)

@@ -10,8 +10,8 @@ program (width is a per-member hyperparameter).  What is asserted, and why the b
   measured 1.20, because rows counted as represented are not all perfectly stored yet).
   Members with more represented rows than dimensions are skipped (those rows are superposed,
   not stored, and also pay interference).  The model exponent α_m at α = 1.5 is within
-  0.2 (quick) / 0.15 (slow) of α − 1.  Short runs represent fewer than m features (research
-  note, gotcha 11), which biases α_m at steeper α (α = 2 gave 0.82 at the slow size), so α = 2
+  0.2 (quick) / 0.15 (slow) of α − 1.  Short runs represent fewer than m features (optimisation-
+  limited), which biases α_m at steeper α (α = 2 gave 0.82 at the slow size), so α = 2
   is not asserted.
 * strong regime (γ < 0): every row is represented with an O(1) norm and the mean squared
   overlap of normalised rows is ≈ 1/m: fitted slope within 0.2 of 1, m·overlap within 20 %
@@ -23,7 +23,7 @@ program (width is a per-member hyperparameter).  What is asserted, and why the b
 import numpy as np
 import pytest
 
-from scalesim.experiments.superposition import train_point
+from scalesim.experiments._superposition import train_point
 from scalesim.fit.powerlaw import fit_power_law
 from scalesim.models import superposition as sp
 from scalesim.theory import superposition as th
@@ -33,7 +33,7 @@ def _train(n, ms, members, steps, batch):
     """All widths in ONE compiled program: width is a per-member hyperparameter (cfg.m = max)."""
     rows = [(a, g, sd, m) for m in ms for (a, g, sd) in members]
     A, G, _, Wd = (np.array(c, float) for c in zip(*rows))
-    arrays, _ = train_point(sp.SuperpositionConfig(n=n, m=max(ms), eval_batch=4096),
+    arrays, _ = train_point(sp.Config(n=n, m=max(ms), eval_batch=4096),
                             sp.make_hyper(alpha=A, gamma=G, width=Wd), steps=steps, batch=batch,
                             warmup=steps // 10, seed=0, member_ids=np.arange(len(rows)), n_records=4)
     assert not arrays["diverged"].any()

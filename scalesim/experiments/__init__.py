@@ -1,9 +1,13 @@
 """Registered experiments: a plain dict from name to :class:`~scalesim.experiments.base.Experiment`."""
 
-from . import elhage, pruning, random_features, superposition
+from . import pruning, random_features
 from .base import Experiment, report, run_experiment
+from .elhage_phase import EXPERIMENT as _elhage_phase
 from .rf_compute_optimal import EXPERIMENT as _rf_compute_optimal
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
+from .superposition_density import EXPERIMENT as _superposition_density
+from .superposition_grid import EXPERIMENT as _superposition_grid
+from .superposition_large import EXPERIMENT as _superposition_large
 from .teacher_student_mlp import EXPERIMENT as _teacher_student_mlp
 
 REGISTRY: dict[str, Experiment] = {
@@ -14,10 +18,10 @@ REGISTRY: dict[str, Experiment] = {
         random_features.BAHRI_REGIMES,
         random_features.RF_DUALITY,
         _rf_compute_optimal,
-        superposition.GRID,
-        superposition.LARGE,
-        superposition.DENSITY,
-        elhage.PHASE,
+        _superposition_grid,
+        _superposition_large,
+        _superposition_density,
+        _elhage_phase,
         pruning.THEORY_VS_SIM,
         pruning.FRONTIER,
         pruning.PROTOTYPES,

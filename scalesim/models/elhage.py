@@ -28,12 +28,15 @@ import numpy as np
 import optax
 
 from ..engine import Model
+from ._geometry import dims_per_feature
+from ..validate import check_choice, check_positive_ints, check_range
 
+PAPERS = ("elhage2022toy",)
 PHASES = ("not_learned", "antipodal", "dedicated")  # same order as scalesim.theory.elhage
 
 
 @dataclasses.dataclass(frozen=True)
-class ElhageConfig:
+class Config:
     """n features, m hidden dimensions (m ≤ n); init_std (None: Glorot); eval_batch/eval_seed
     fix the evaluation batch of the ``loss`` metric; dtype: training precision."""
 
@@ -45,19 +48,16 @@ class ElhageConfig:
     dtype: str = "float32"
 
     def __post_init__(self):
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if not (isinstance(self.n, (int, np.integer)) and self.n >= 1):
-            raise ValueError(f"n must be an integer >= 1, got {self.n!r}")
-        if not (isinstance(self.m, (int, np.integer)) and 1 <= self.m <= self.n):
-            raise ValueError(f"m must be an integer in [1, n={self.n}], got {self.m!r}")
-        if self.init_std is not None and not (np.isfinite(self.init_std) and self.init_std > 0):
-            raise ValueError(f"init_std must be > 0 (or None), got {self.init_std!r}")
-        if not (isinstance(self.eval_batch, (int, np.integer)) and self.eval_batch >= 1):
-            raise ValueError(f"eval_batch must be an integer >= 1, got {self.eval_batch!r}")
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_positive_ints("n", self.n)
+        check_positive_ints("m", self.m)
+        check_range("m", self.m, 1, self.n)
+        if self.init_std is not None:
+            check_range("init_std", self.init_std, 0.0, lo_open=True)
+        check_positive_ints("eval_batch", self.eval_batch)
 
 
-class ElhageHyper(NamedTuple):
+class Hyper(NamedTuple):
     """Per-member hyperparameters: density 1 − S ∈ (0, 1], importance [n] (> 0), lr, weight_decay."""
 
     density: jax.Array
@@ -66,92 +66,84 @@ class ElhageHyper(NamedTuple):
     weight_decay: jax.Array
 
 
-def make_hyper(n: int, *, density, importance=None, lr=1e-3, weight_decay=0.01) -> ElhageHyper:
-    """Member arrays (leading axis M) with validation; importance is [n] or [M, n] (default 1)."""
+def make_hyper(n: int, *, density, importance=None, lr=1e-3, weight_decay=0.01) -> Hyper:
+    """Member arrays (leading axis M) with validation.
+
+    Args:
+      n: number of features. density: 1 − S ∈ (0, 1], scalar or [M]. importance: I_i > 0,
+        [n] or [M, n] (default 1). lr: learning rate > 0. weight_decay: AdamW decay ≥ 0 with
+        lr · weight_decay < 1.
+
+    Returns:
+      :class:`Hyper` of float32 arrays: density, lr, weight_decay [M]; importance [M, n].
+    """
     d = np.atleast_1d(np.asarray(density, np.float64))
     imp = np.ones((n,)) if importance is None else np.asarray(importance, np.float64)
     if imp.shape[-1] != n:
-        raise ValueError(f"importance must have last dimension n={n}, got shape {imp.shape}")
+        raise ValueError(f"importance must have last dimension n={n}; got shape {imp.shape}")
     M = max(d.shape[0], imp.shape[0] if imp.ndim == 2 else 1,
             np.atleast_1d(lr).shape[0], np.atleast_1d(weight_decay).shape[0])
     d = np.broadcast_to(d, (M,))
     imp = np.broadcast_to(imp, (M, n))
     lr = np.broadcast_to(np.asarray(lr, np.float64), (M,))
     wd = np.broadcast_to(np.asarray(weight_decay, np.float64), (M,))
-    if np.any(~(d > 0)) or np.any(d > 1):
-        raise ValueError("density (1 - sparsity) must lie in (0, 1]")
-    if np.any(~(imp > 0)) or np.any(~np.isfinite(imp)):
-        raise ValueError("importance must be finite and > 0")
-    if np.any(~(lr > 0)):
-        raise ValueError("lr must be > 0")
-    if np.any(wd < 0) or np.any(lr * wd >= 1):
-        raise ValueError("weight_decay must be >= 0 with lr*weight_decay < 1")
-    return ElhageHyper(*(jnp.asarray(v, jnp.float32) for v in (d, imp, lr, wd)))
+    check_range("density (1 - sparsity)", d, 0.0, 1.0, lo_open=True)
+    check_range("importance", imp, 0.0, lo_open=True)
+    check_range("lr", lr, 0.0, lo_open=True)
+    check_range("weight_decay", wd, 0.0)
+    check_range("lr*weight_decay", lr * wd, 0.0, 1.0, hi_open=True)
+    return Hyper(*(jnp.asarray(v, jnp.float32) for v in (d, imp, lr, wd)))
 
 
-def notebook_setup(name: str):
-    """(config, hyper) of the instance sets in the authors' notebook (Elhage et al. 2022, E1).
-
-    "intro": n=5, m=2, I_i = 0.9^i, density 20^{-linspace(0,1,10)};
-    "basic": n=20, m=5, I_i = 0.7^i, density ∈ {1, .3, .1, .03, .01, .003, .001}.
-    """
-    if name == "intro":
-        n, m, imp, dens = 5, 2, 0.9 ** np.arange(5), 20.0 ** -np.linspace(0, 1, 10)
-    elif name == "basic":
-        n, m, imp, dens = 20, 5, 0.7 ** np.arange(20), np.array([1, .3, .1, .03, .01, .003, .001])
-    else:
-        raise ValueError(f"name must be 'intro' or 'basic', got {name!r}")
-    return ElhageConfig(n=n, m=m), make_hyper(n, density=dens, importance=imp)
-
-
-def init(key, cfg: ElhageConfig, hyper=None) -> dict:
+def init(key, cfg: Config, hyper=None) -> dict:
+    """{"W": [m, n] ~ N(0, init_std²) (default Glorot std √(2/(n + m))), "b": zeros [n]}."""
     std = np.sqrt(2.0 / (cfg.n + cfg.m)) if cfg.init_std is None else cfg.init_std
     return {"W": float(std) * jax.random.normal(key, (cfg.m, cfg.n), cfg.dtype), "b": jnp.zeros((cfg.n,), cfg.dtype)}
 
 
-def sample(key, cfg: ElhageConfig, hyper: ElhageHyper, batch_size: int) -> jax.Array:
-    """x [B, n]: U[0, 1) where a uniform draw ≤ density, 0 otherwise (notebook ``generate_batch``)."""
+def sample(key, cfg: Config, hyper: Hyper, batch_size: int) -> jax.Array:
+    """x [B, n] in cfg.dtype: U[0, 1) where a uniform draw ≤ density, 0 otherwise (notebook ``generate_batch``)."""
     kv, ks = jax.random.split(key)
     x = jax.random.uniform(kv, (batch_size, cfg.n), cfg.dtype)
     return jnp.where(jax.random.uniform(ks, (batch_size, cfg.n), cfg.dtype) <= hyper.density, x, 0.0)
 
 
 def forward(params: dict, x: jax.Array) -> jax.Array:
-    """x' = ReLU(Wᵀ W x + b) for a batch x [B, n]."""
+    """x' = ReLU(Wᵀ W x + b) [B, n] for a batch x [B, n] (Elhage et al. 2022, ReLU output model)."""
     W = params["W"]
-    return jax.nn.relu((x @ W.T) @ W + params["b"])
+    return jax.nn.relu((x @ W.T) @ W + params["b"][None, :])
 
 
-def loss(params, x, cfg: ElhageConfig, hyper: ElhageHyper) -> jax.Array:
-    """mean over batch and features of I_i (x_i − x'_i)² (the notebook's reduction)."""
-    return jnp.mean(hyper.importance.astype(x.dtype) * (x - forward(params, x)) ** 2)
+def loss(params, x, cfg: Config, hyper: Hyper) -> jax.Array:
+    """Scalar mean over batch and features of I_i (x_i − x'_i)² (the notebook's reduction)."""
+    return jnp.mean(hyper.importance.astype(x.dtype)[None, :] * (x - forward(params, x)) ** 2)
 
 
-def optimizer(hyper: ElhageHyper) -> optax.GradientTransformation:
+def optimizer(hyper: Hyper) -> optax.GradientTransformation:
     """AdamW with the notebook's torch defaults (weight decay 0.01 on all parameters)."""
     return optax.adamw(hyper.lr, weight_decay=hyper.weight_decay)
 
 
 def two_feature_phase(W: jax.Array, threshold: float = 0.5) -> jax.Array:
-    """Classify a trained 2-features-in-1-dimension W [1, 2] into PHASES (−1: none of them).
+    """Classify a trained 2-features-in-1-dimension W [1, 2] into PHASES.
 
     A feature is represented when |W_i| > threshold; both represented with opposite signs is
-    the antipodal pair.
+    the antipodal pair.  Returns an int scalar: the index into PHASES, −1 for none of them.
     """
     w0, w1 = W[0, 0], W[0, 1]
     on0, on1 = jnp.abs(w0) > threshold, jnp.abs(w1) > threshold
     return jnp.where(on0 & ~on1, 0, jnp.where(on0 & on1 & (w0 * w1 < 0), 1, jnp.where(on1 & ~on0, 2, -1)))
 
 
-def metrics(params: dict, cfg: ElhageConfig, hyper: ElhageHyper) -> dict:
-    """Loss on a fixed evaluation batch, D* = m/‖W‖_F², fraction of columns with norm > 1/2,
-    and (for n = 2, m = 1) the phase index of `two_feature_phase`."""
+def metrics(params: dict, cfg: Config, hyper: Hyper) -> dict:
+    """Scalars: loss on a fixed evaluation batch, D* = m/‖W‖_F², fraction of columns with norm
+    > 1/2, and (for n = 2, m = 1) the phase index of `two_feature_phase`."""
     W = params["W"]
     x = sample(jax.random.PRNGKey(cfg.eval_seed), dataclasses.replace(cfg, dtype="float32"), hyper,
                cfg.eval_batch).astype(W.dtype)  # same samples for float32 and float64 runs
     out = {
         "loss": loss(params, x, cfg, hyper),
-        "dims_per_feature": cfg.m / jnp.sum(W * W),
+        "dims_per_feature": dims_per_feature(W, cfg.m),
         "represented": jnp.mean(jnp.linalg.norm(W, axis=0) > 0.5),
     }
     if cfg.n == 2 and cfg.m == 1:
@@ -160,3 +152,11 @@ def metrics(params: dict, cfg: ElhageConfig, hyper: ElhageHyper) -> dict:
 
 
 MODEL = Model(init=init, sample=sample, loss=loss, metrics=metrics, name="elhage")
+
+
+def example(dtype: str = "float32") -> dict:
+    """A small case for the conformance suite: n = 5 features in m = 2 dimensions, two members
+    of different density, importance 0.9^i, 5 AdamW steps at batch 4."""
+    return {"cfg": Config(n=5, m=2, eval_batch=64, dtype=dtype),
+            "hyper": make_hyper(5, density=[0.1, 0.5], importance=0.9 ** np.arange(5)),
+            "optimizer": optimizer, "steps": 5, "batch_size": 4}

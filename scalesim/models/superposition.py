@@ -9,7 +9,7 @@ The activation-density experiment (exp-15) rescales p ← p (1 + s (1/p_1 - 1)).
 
 The loss the paper reports is summed over features, ⟨‖y - x‖²⟩ (Fig. 2a); the authors'
 code minimises ``nn.MSELoss`` (a mean over features, i.e. paper loss / n), which only
-matters through Adam's ε.  ``SuperpositionConfig.loss_scale`` (default 1/n) multiplies the
+matters through Adam's ε.  ``Config.loss_scale`` (default 1/n) multiplies the
 paper loss to give what the optimiser minimises; the ``loss`` metric is always the paper's.
 
 Sparse sampler.  Dense sampling needs 2·B·n uniforms per step although only ≈ Σp = 1
@@ -34,14 +34,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..engine import Model
+from ._geometry import dims_per_feature, mean_sq_overlap, row_norms
+from ..optim import LiuAdamW
+from ..spectra import power_law
+from ..validate import check_choice, check_nonneg, check_positive_ints, check_range
 
+PAPERS = ("liu2025superposition", "elhage2022toy")  # model: Liu et al.; feature dimensionality: Elhage et al.
 DISTRIBUTIONS = ("power", "exponential", "exponential1", "linear", "custom")
 EV, EV2 = 1.0, 4.0 / 3.0  # moments of v ~ U(0, 2)
 _P_MAX = 1.0 - 1e-6  # clip so that λ = -log(1 - p) stays finite when p_1 -> 1 (exp-15, s = 1)
 
 
 @dataclasses.dataclass(frozen=True)
-class SuperpositionConfig:
+class Config:
     """Static sizes and choices of one Liu et al. model (shared by every ensemble member).
 
     n: number of features; m: hidden width (1 ≤ m ≤ n); distribution: frequency law
@@ -63,33 +68,28 @@ class SuperpositionConfig:
     dtype: str = "float32"
 
     def __post_init__(self):
-        if not (isinstance(self.n, (int, np.integer)) and self.n >= 1):
-            raise ValueError(f"n must be an integer >= 1, got {self.n!r}")
-        if not (isinstance(self.m, (int, np.integer)) and 1 <= self.m <= self.n):
-            raise ValueError(f"m must be an integer in [1, n={self.n}], got {self.m!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if self.distribution not in DISTRIBUTIONS:
-            raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {self.distribution!r}")
+        check_positive_ints("n", self.n)
+        check_positive_ints("m", self.m)
+        check_range("m", self.m, 1, self.n)
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_choice("distribution", self.distribution, DISTRIBUTIONS)
         if self.distribution == "custom":
             if self.probs is None or len(self.probs) != self.n:
                 raise ValueError(f"probs must have length n={self.n} for distribution='custom'")
-            p = np.asarray(self.probs, dtype=np.float64)
-            if np.any(~np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-                raise ValueError("probs must lie in [0, 1]")
-            if abs(p.sum() - 1.0) > 1e-6:
-                raise ValueError(f"probs must sum to 1 (got {p.sum():.6g})")
+            check_range("probs", self.probs, 0.0, 1.0)
+            total = float(np.sum(np.asarray(self.probs, np.float64)))
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"probs must sum to 1; got {total:.6g}")
         elif self.probs is not None:
             raise ValueError("probs is only used with distribution='custom'")
-        if not (isinstance(self.max_active, (int, np.integer)) and 1 <= self.max_active <= self.n):
-            raise ValueError(f"max_active must be an integer in [1, n], got {self.max_active!r}")
-        if self.loss_scale is not None and not (np.isfinite(self.loss_scale) and self.loss_scale > 0):
-            raise ValueError(f"loss_scale must be > 0 (or None for 1/n), got {self.loss_scale!r}")
-        if not (isinstance(self.eval_batch, (int, np.integer)) and self.eval_batch >= 1):
-            raise ValueError(f"eval_batch must be an integer >= 1, got {self.eval_batch!r}")
+        check_positive_ints("max_active", self.max_active)
+        check_range("max_active", self.max_active, 1, self.n)
+        if self.loss_scale is not None:
+            check_range("loss_scale", self.loss_scale, 0.0, lo_open=True)
+        check_positive_ints("eval_batch", self.eval_batch)
 
 
-class SuperpositionHyper(NamedTuple):
+class Hyper(NamedTuple):
     """Per-member hyperparameters (leaves have a leading member axis M in an ensemble).
 
     alpha: paper data exponent α ≥ 0 (p_i ∝ i^-α; used by distribution="power");
@@ -108,11 +108,18 @@ class SuperpositionHyper(NamedTuple):
     width: jax.Array
 
 
-def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0, width=0) -> SuperpositionHyper:
+def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0, width=0) -> Hyper:
     """Broadcast hyperparameters to member arrays [M] (float32) and validate them.
 
-    Raises ValueError naming the field: alpha < 0, density ∉ [0, 1], lr ≤ 0, or
-    lr·|γ| ≥ 1 (the decoupled decay step p ← p(1 - lr γ) would overshoot zero).
+    Args:
+      alpha: data exponent α ≥ 0 (dimensionless). gamma: signed weight decay γ.
+      lr, lr_b: peak learning rates of W and b (> 0; lr_b defaults to lr).
+      density: exp-15 rescaling s ∈ [0, 1]. width: active width m' (integer ≥ 0; 0 = cfg.m).
+
+    Returns:
+      :class:`Hyper` of float32 arrays [M].  Raises ``ValueError`` naming the field: alpha < 0,
+      density ∉ [0, 1], lr ≤ 0, or lr·|γ| ≥ 1 (the decoupled decay step p ← p(1 − lr γ) would
+      overshoot zero).
     """
     lr_b = lr if lr_b is None else lr_b
     arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=np.float64))
@@ -120,29 +127,34 @@ def make_hyper(*, alpha=1.0, gamma=0.0, lr=1e-2, lr_b=None, density=0.0, width=0
     a, g, l, lb, d, w = arrs
     if a.ndim != 1:
         raise ValueError("hyperparameters must be scalars or 1-D member arrays")
-    for name, v in zip(("alpha", "gamma", "lr", "lr_b", "density", "width"), arrs):
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} must be finite")
-    if np.any(a < 0):
-        raise ValueError(f"alpha (data exponent) must be >= 0, got min {a.min()}")
-    if np.any((d < 0) | (d > 1)):
-        raise ValueError("density must lie in [0, 1]")
-    if np.any(l <= 0) or np.any(lb <= 0):
-        raise ValueError("lr and lr_b must be > 0")
-    if np.any(w < 0) or np.any(w != np.round(w)):
-        raise ValueError("width must be a non-negative integer (0: the config's m)")
-    if np.any(l * np.abs(g) >= 1):
-        raise ValueError("gamma out of range: need lr*|gamma| < 1 (decay step would overshoot)")
-    return SuperpositionHyper(*(jnp.asarray(v, jnp.float32) for v in arrs))
+    check_range("alpha", a, 0.0)
+    check_range("gamma", g)
+    check_range("lr", l, 0.0, lo_open=True)
+    check_range("lr_b", lb, 0.0, lo_open=True)
+    check_range("density", d, 0.0, 1.0)
+    check_nonneg("width", w)
+    if np.any(w != np.round(w)):
+        raise ValueError(f"width must be a non-negative integer (0: the config's m); got {width!r}")
+    check_range("lr*|gamma| (decay step)", l * np.abs(g), 0.0, 1.0, hi_open=True)
+    return Hyper(*(jnp.asarray(v, jnp.float32) for v in arrs))
 
 
-def frequencies(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.Array:
-    """Feature frequencies p [n] of one member (Liu et al. 2025 Sec. 3; exp-17; exp-15)."""
+def frequencies(cfg: Config, hyper: Hyper) -> jax.Array:
+    """Feature frequencies of one member (Liu et al. 2025 Sec. 3; authors' exp-17 and exp-15).
+
+    Args:
+      cfg: the model config (``distribution``, ``n``, ``dtype``).
+      hyper: one member's :class:`Hyper` (``alpha`` for "power", ``density`` s for the
+        exp-15 rescaling p ← p (1 + s (1/p_1 − 1))).
+
+    Returns:
+      p [n] in cfg.dtype: activation probabilities in [0, 1], Σ p = 1 when s = 0.
+    """
     n = cfg.n
     dtype = jnp.dtype(cfg.dtype)
     i0 = jnp.arange(n, dtype=dtype)  # 0-based, as torch.arange in exp-17
     if cfg.distribution == "power":
-        w = (i0 + 1.0) ** (-jnp.asarray(hyper.alpha, dtype))
+        w = power_law(n, hyper.alpha, dtype=dtype)
     elif cfg.distribution == "exponential":
         w = jnp.exp(-i0 / 1000.0)
     elif cfg.distribution == "exponential1":
@@ -162,14 +174,26 @@ def _event_rates(cfg, hyper):
 
 
 def _poisson_cdf(lam, K):
-    """[P(N ≤ k)]_{k=0..K-1} for N ~ Poisson(lam), by the cumulative product of lam/j."""
+    """[P(N ≤ k)]_{k=0..K-1} for N ~ Poisson(lam), by the cumulative product of lam/j.
+
+    Kept instead of ``jax.scipy.stats.poisson.cdf`` (regularised incomplete gamma): that differs
+    in the last float32 bits, which moves event counts of the sampler and so every trained record.
+    """
     j = jnp.arange(1, K, dtype=jnp.result_type(lam, jnp.float32))
     terms = jnp.exp(-lam) * jnp.concatenate([jnp.ones((1,), j.dtype), jnp.cumprod(lam / j)])
     return jnp.cumsum(terms)
 
 
-def truncation_mass(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.Array:
-    """P(N > max_active) per sample: the sparse sampler's only deviation from exactness."""
+def truncation_mass(cfg: Config, hyper: Hyper) -> jax.Array:
+    """Bound on P(N > max_active) per sample: the sparse sampler's only deviation from exactness.
+
+    Args:
+      cfg: the model config (``max_active`` = K).
+      hyper: one member's :class:`Hyper`.
+
+    Returns:
+      scalar probability: P(N = K+1) / (1 − λ/(K+2)) for N ~ Poisson(λ), λ = Σ_i −log(1 − p_i).
+    """
     lam = jnp.sum(_event_rates(cfg, hyper))
     K = cfg.max_active
     tail = jnp.exp(-lam) * jnp.prod(lam / jnp.arange(1, K + 2, dtype=lam.dtype))  # P(N = K+1)
@@ -177,26 +201,36 @@ def truncation_mass(cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> jax.
     return tail / jnp.maximum(1.0 - lam / (K + 2.0), 1e-12)
 
 
-def active_width(cfg: SuperpositionConfig, hyper=None):
-    """The member's width m' (hyper.width, or cfg.m when it is 0 / no hyper is given)."""
+def active_width(cfg: Config, hyper=None):
+    """The member's width m' (hyper.width, or cfg.m when it is 0 / no hyper is given), in cfg.dtype."""
     if hyper is None:
         return jnp.asarray(cfg.m, cfg.dtype)
     return jnp.where(hyper.width > 0, jnp.minimum(hyper.width, cfg.m), cfg.m).astype(cfg.dtype)
 
 
-def init(key, cfg: SuperpositionConfig, hyper=None) -> dict:
-    """W ~ N(0, 1/m') on the first m' columns (row norms ≈ 1), b ~ N(0, 1) (authors' FeatureRecovery)."""
+def init(key, cfg: Config, hyper=None) -> dict:
+    """Initial parameters as in the authors' ``FeatureRecovery``.
+
+    Args:
+      key: PRNG key. cfg: the model config. hyper: optional member :class:`Hyper` (its width m').
+
+    Returns:
+      {"W": [n, m], "b": [n]}: W ~ N(0, 1/m') on the first m' columns (row norms ≈ 1), zero on
+      the others; b ~ N(0, 1).
+    """
     kw, kb = jax.random.split(key)
     width = active_width(cfg, hyper)
     mask = jnp.arange(cfg.m) < width
-    W = jax.random.normal(kw, (cfg.n, cfg.m), cfg.dtype) * (mask / jnp.sqrt(width))
+    W = jax.random.normal(kw, (cfg.n, cfg.m), cfg.dtype) * (mask / jnp.sqrt(width))[None, :]
     return {"W": W, "b": jax.random.normal(kb, (cfg.n,), cfg.dtype)}
 
 
-def sample(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size: int) -> dict:
-    """Sparse batch {"idx": int32[B, K], "val": float32[B, K]} (val = 0 on empty slots).
+def sample(key, cfg: Config, hyper: Hyper, batch_size: int) -> dict:
+    """Sparse batch drawn by Poissonisation (module docstring); exact up to `truncation_mass`.
 
-    Exact up to `truncation_mass` (see the module docstring for the Poissonisation).
+    Returns:
+      {"idx": int32 [B, K], "val": cfg.dtype [B, K]}: feature indices and values v ~ U(0, 2) of
+      the active features, val = 0 (idx = 0) on empty slots; K = cfg.max_active.
     """
     K = cfg.max_active
     lam = _event_rates(cfg, hyper)
@@ -205,7 +239,7 @@ def sample(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size:
     kc, ki, kv = jax.random.split(key, 3)
     # N ~ Poisson(Σλ) by inverse CDF, truncated at K: N = #{k < K : u > F(k)}
     cdf_n = _poisson_cdf(total, K)
-    count = jnp.sum(jax.random.uniform(kc, (batch_size, 1), dtype=cdf.dtype) > cdf_n, axis=-1)
+    count = jnp.sum(jax.random.uniform(kc, (batch_size, 1), dtype=cdf.dtype) > cdf_n[None, :], axis=-1)
     u = jax.random.uniform(ki, (batch_size, K), dtype=cdf.dtype) * total
     idx = jnp.clip(jnp.searchsorted(cdf, u, side="right"), 0, cfg.n - 1).astype(jnp.int32)
     valid = jnp.arange(K)[None, :] < count[:, None]
@@ -217,32 +251,32 @@ def sample(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size:
     return {"idx": jnp.where(keep, idx, 0), "val": jnp.where(keep, val, 0.0)}
 
 
-def sample_dense(key, cfg: SuperpositionConfig, hyper: SuperpositionHyper, batch_size: int) -> jax.Array:
-    """Reference dense sampler of the authors' code: (rand < p) * rand * 2, shape [B, n]."""
+def sample_dense(key, cfg: Config, hyper: Hyper, batch_size: int) -> jax.Array:
+    """Reference dense sampler of the authors' code: (rand < p) · rand · 2, x [B, n] in cfg.dtype."""
     p = frequencies(cfg, hyper)
     ku, kv = jax.random.split(key)
-    on = jax.random.uniform(ku, (batch_size, cfg.n), cfg.dtype) < p
+    on = jax.random.uniform(ku, (batch_size, cfg.n), cfg.dtype) < p[None, :]
     return on * jax.random.uniform(kv, (batch_size, cfg.n), cfg.dtype, minval=0.0, maxval=2.0)
 
 
 def densify(batch: dict, n: int) -> jax.Array:
-    """Dense x [B, n] from a sparse batch."""
+    """Dense x [B, n] from a sparse batch of `sample`."""
     B = batch["idx"].shape[0]
     rows = jnp.arange(B)[:, None]
     return jnp.zeros((B, n), batch["val"].dtype).at[rows, batch["idx"]].add(batch["val"])
 
 
 def forward(params: dict, batch: dict) -> jax.Array:
-    """y = ReLU(W Wᵀ x + b) for a sparse batch; h = Σ_k v_k W[idx_k] is a gather."""
+    """y = ReLU(W Wᵀ x + b) [B, n] for a sparse batch (Liu et al. 2025 Eq. 1); h = Σ_k v_k W[idx_k]."""
     W, b = params["W"], params["b"]
     h = jnp.einsum("bk,bkm->bm", batch["val"], W[batch["idx"]])
-    return jax.nn.relu(h @ W.T + b)
+    return jax.nn.relu(h @ W.T + b[None, :])
 
 
 def paper_loss(params: dict, batch: dict) -> jax.Array:
-    """⟨‖y - x‖²⟩ summed over features, mean over the batch (Liu et al. 2025, Fig. 2a).
+    """⟨‖y − x‖²⟩ summed over features, mean over the batch (Liu et al. 2025, Fig. 2a); scalar.
 
-    ‖y - x‖² = Σ_i y_i² + Σ_k (v_k² - 2 v_k y_{idx_k}) over the kept event slots.
+    ‖y − x‖² = Σ_i y_i² + Σ_k (v_k² − 2 v_k y_{idx_k}) over the kept event slots.
     """
     y = forward(params, batch)
     v = batch["val"]
@@ -251,78 +285,14 @@ def paper_loss(params: dict, batch: dict) -> jax.Array:
     return jnp.mean(per)
 
 
-def loss(params, batch, cfg: SuperpositionConfig, hyper=None) -> jax.Array:
-    """What the optimiser minimises: loss_scale × paper loss (default 1/n = nn.MSELoss)."""
+def loss(params, batch, cfg: Config, hyper=None) -> jax.Array:
+    """What the optimiser minimises: loss_scale × `paper_loss` (default 1/n = nn.MSELoss); scalar."""
     scale = 1.0 / cfg.n if cfg.loss_scale is None else cfg.loss_scale
     return scale * paper_loss(params, batch)
 
 
-def row_norms(W: jax.Array) -> jax.Array:
-    return jnp.linalg.norm(W, axis=-1)
-
-
-def _unit_rows(W, eps=1e-8):
-    return W / (row_norms(W)[:, None] + eps)
-
-
-def mean_sq_overlap(W: jax.Array) -> jax.Array:
-    """Mean over i ≠ j of (Ŵ_i·Ŵ_j)², computed through the m×m matrix ŴᵀŴ (no n×n Gram).
-
-    Σ_{i≠j} (Ŵ_i·Ŵ_j)² = ‖ŴᵀŴ‖_F² − Σ_i ‖Ŵ_i‖⁴  (Liu et al. 2025 Sec. 5, Fig. 5d).
-    """
-    U = _unit_rows(W)
-    n = U.shape[0]
-    C = U.T @ U
-    off = jnp.sum(C * C) - jnp.sum(jnp.sum(U * U, axis=-1) ** 2)
-    return off / (n * (n - 1))
-
-
-def overlap_stats(W: jax.Array, weights: jax.Array | None = None, block: int = 256) -> dict:
-    """Mean and variance of squared overlaps (Ŵ_i·Ŵ_j)² over pairs i ≠ j, blockwise in rows.
-
-    weights [n] (e.g. a 0/1 mask of represented rows) weight pair (i, j) by w_i w_j.
-    """
-    U = _unit_rows(W)
-    n = U.shape[0]
-    w = jnp.ones((n,), U.dtype) if weights is None else jnp.asarray(weights, U.dtype)
-    pad = (-n) % block
-    Up = jnp.pad(U, ((0, pad), (0, 0)))
-    wp = jnp.pad(w, (0, pad))
-    ids = jnp.arange(n + pad)
-
-    def one(carry, start):
-        rows = jax.lax.dynamic_slice_in_dim(Up, start, block)
-        wr = jax.lax.dynamic_slice_in_dim(wp, start, block)
-        ir = jax.lax.dynamic_slice_in_dim(ids, start, block)
-        G2 = (rows @ U.T) ** 2
-        pw = wr[:, None] * w[None, :] * (ir[:, None] != ids[None, :n])
-        s0, s1, s2 = carry
-        return (s0 + jnp.sum(pw), s1 + jnp.sum(pw * G2), s2 + jnp.sum(pw * G2 * G2)), None
-
-    z = jnp.zeros((), U.dtype)
-    (s0, s1, s2), _ = jax.lax.scan(one, (z, z, z), jnp.arange(0, n + pad, block))
-    mean = s1 / s0
-    return {"overlap_mean": mean, "overlap_var": s2 / s0 - mean ** 2}
-
-
-def feature_dimensionality(W: jax.Array, block: int = 256) -> jax.Array:
-    """D_i = ‖W_i‖² / Σ_j (Ŵ_i·W_j)² (Elhage et al. 2022, "feature dimensionality"), [n]."""
-    U = _unit_rows(W)
-    n = W.shape[0]
-    pad = (-n) % block
-    Up = jnp.pad(U, ((0, pad), (0, 0)))
-    denom = jax.lax.map(lambda r: jnp.sum((r @ W.T) ** 2, axis=-1),
-                        Up.reshape(-1, block, W.shape[1]))
-    return row_norms(W) ** 2 / jnp.reshape(denom, (-1,))[:n]
-
-
-def dims_per_feature(W: jax.Array, m=None) -> jax.Array:
-    """D* = m / ‖W‖_F² (Elhage et al. 2022, "dimensions per feature")."""
-    return (W.shape[1] if m is None else m) / jnp.sum(W * W)
-
-
-def metrics(params: dict, cfg: SuperpositionConfig, hyper: SuperpositionHyper) -> dict:
-    """Population loss (paper units, fixed eval batch) and regime diagnostics.
+def metrics(params: dict, cfg: Config, hyper: Hyper) -> dict:
+    """Population loss (paper units, fixed eval batch) and regime diagnostics, all scalars.
 
     phi_half / phi_one: fractions of rows with ‖W_i‖ > 1/2 / > 1 (Liu et al. 2025 Sec. 3);
     overlap: mean squared overlap of normalised rows; dims_per_feature: D*.
@@ -343,5 +313,14 @@ def metrics(params: dict, cfg: SuperpositionConfig, hyper: SuperpositionHyper) -
     }
 
 
-
 MODEL = Model(init=init, sample=sample, loss=loss, metrics=metrics, name="superposition")
+
+_EXAMPLE_OPTIMIZER = LiuAdamW(total_steps=5, warmup_steps=1)
+
+
+def example(dtype: str = "float32") -> dict:
+    """A small case for the conformance suite: n = 16 features, width 3, two members of
+    different width, sign of γ and α, trained 5 steps at batch 4 (runs in well under 2 s)."""
+    return {"cfg": Config(n=16, m=3, max_active=4, eval_batch=16, dtype=dtype),
+            "hyper": make_hyper(alpha=[1.5, 2.0], gamma=[-1.0, 0.5], width=[2, 3]),
+            "optimizer": _EXAMPLE_OPTIMIZER, "steps": 5, "batch_size": 4}
