@@ -69,6 +69,10 @@ def _cite(args, exp) -> None:
 
 
 def _run(args) -> int:
+    if args.command == "fit":  # needs no experiment module
+        from .fit.command import run_fit
+
+        return run_fit(args)
     from .experiments import REGISTRY, report, run_experiment
 
     if args.command == "list":
@@ -93,10 +97,6 @@ def _run(args) -> int:
 
             _cite(args, experiment(read_json(Path(args.dir) / "experiment.json")["name"]))
         return 0
-    if args.command == "fit":
-        from .fit.command import run_fit
-
-        return run_fit(args)
     raise _UsageError("a command is required: list, run, report" + (", fit" if "fit" in sys.modules else ""))
 
 
