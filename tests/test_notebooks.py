@@ -15,6 +15,19 @@ def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks found"
 
 
+def test_every_notebook_is_generated_from_its_source():
+    """notebooks/src/NAME.py is the one source of notebooks/NAME.ipynb (tools/make_notebooks.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "tools" / "make_notebooks.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    assert mk.names() == [p.stem for p in NOTEBOOKS], "every notebook needs a source in notebooks/src/ and vice versa"
+    for name in mk.names():
+        committed = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
+        assert committed == mk.render(name), f"notebooks/{name}.ipynb differs from notebooks/src/{name}.py: run python tools/make_notebooks.py"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes_in_quick_mode(path, quick_results, monkeypatch):
     monkeypatch.setenv("SCALESIM_QUICK", "1")

@@ -1,298 +1,67 @@
-"""Write the example notebooks from cell sources (outputs stripped). Run: python tools/make_notebooks.py"""
+"""Write notebooks/*.ipynb from their one source, notebooks/src/*.py (outputs stripped).
 
+Each source is a Python file in the "percent" format: a line ``# %%`` starts a code cell and
+``# %% [markdown]`` a markdown cell whose lines are comments (``# text``). Cell ids are
+deterministic, so regenerating is byte-identical; ``tests/test_notebooks.py`` fails when a
+committed notebook differs from its source.
+
+    python tools/make_notebooks.py            # all notebooks
+    python tools/make_notebooks.py fitting    # one
+"""
+
+from __future__ import annotations
+
+import sys
 from pathlib import Path
 
 import nbformat as nbf
 
-HEADER = '''import os
-from pathlib import Path
-
-import jax
-
-jax.config.update("jax_enable_x64", True)
-QUICK = os.environ.get("SCALESIM_QUICK", "1") == "1"
-RESULTS = Path(os.environ.get("SCALESIM_RESULTS", "../results"))'''
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "notebooks" / "src"
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
 
-def sgd_powerlaw():
-    cells = [
-        nbf.v4.new_markdown_cell(
-            "# Online SGD on power-law linear regression\n\n"
-            "Reads the run store of `scalesim run sgd-powerlaw` (never retrains to plot). "
-            "With `SCALESIM_QUICK=1` (the default here) a missing quick run is created first.\n\n"
-            "Theory: the exact per-mode SGD recursion (Bordelon & Pehlevan 2022; "
-            "`scalesim.theory.linear_sgd`) and the time-limited exponent $(a-1)/b$ "
-            "(Paquette et al. 2024, $F_{pp}$; Bordelon, Atanasov & Pehlevan 2024)."
-        ),
-        nbf.v4.new_code_cell(HEADER),
-        nbf.v4.new_code_cell(
-            '''from scalesim.experiments import REGISTRY, run_experiment
-from scalesim.store import load_runs, load_summary
-
-OUT = RESULTS / ("sgd-powerlaw-quick" if QUICK else "sgd-powerlaw")
-if not (OUT / "summary.json").exists():
-    if not QUICK:
-        raise RuntimeError(f"no results in {OUT}: run `scalesim run sgd-powerlaw` first")
-    run_experiment(REGISTRY["sgd-powerlaw"], OUT, quick=True, progress=False)
-runs = load_runs(OUT)
-summary = load_summary(OUT)
-print(len(runs), "points;", sum(r["agrees"] for r in summary), "of", len(summary), "records agree with theory")'''
-        ),
-        nbf.v4.new_markdown_cell("## Loss curves: simulation (mean over seeds) vs the exact recursion"),
-        nbf.v4.new_code_cell(
-            '''import matplotlib.pyplot as plt
-import numpy as np
-
-from scalesim.fit.powerlaw import local_exponent
-from scalesim.theory import linear_sgd as th
-
-run = max(runs, key=lambda r: r.metrics["d"])
-A = run.arrays
-t = A["steps"].astype(float)
-b = run.config["settings"]["b"]
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-for j, a in enumerate(A["theory_a"]):
-    sel = (A["a"] == a) & ~A["diverged"]
-    sim = A["excess"][sel].mean(0)
-    ax.loglog(t[1:], sim[1:], "o", ms=3, color=f"C{j}", label=f"a={a:g}")
-    ax.loglog(t[1:], A["theory_mse"][j][1:], "-", color=f"C{j}", lw=1)
-    tm = np.sqrt(t[1:-1] * t[2:])  # midpoints of consecutive record steps
-    ax2.semilogx(tm, local_exponent(t[1:], sim[1:]), "o", ms=3, color=f"C{j}")
-    ax2.semilogx(tm, local_exponent(t[1:], A["theory_mse"][j][1:]), "-", color=f"C{j}", lw=1)
-    ax2.axhline(float(th.sgd_time_exponent(a, b)), color=f"C{j}", ls=":", lw=1)
-ax.set(xlabel="step t", ylabel="excess risk", title=f"d={run.metrics['d']}, b={b:g}")
-ax.legend()
-ax2.set(xlabel="step t", ylabel="local exponent -dlogL/dlogt", ylim=(0, 2),
-        title="local exponent: sim (o), recursion (-), (a-1)/b (:)")
-plt.show()'''
-        ),
-        nbf.v4.new_markdown_cell(
-            "The local exponent of the recursion drifts away from $(a-1)/b$ at late times: once the "
-            "learned-mode index $k^*(t) = (2\\eta t)^{1/b}$ approaches $d$ the finite-$d$ tail is "
-            "missing and the loss falls faster. The experiment therefore fits only the window where "
-            "$(k^*/d)^{a-1} \\le$ `tail_frac` (5%), and states a 3% relative systematic tolerance, "
-            "the size of the window bias of the exact recursion itself (column `recursion_window_fit`)."
-        ),
-        nbf.v4.new_code_cell(
-            '''from scalesim.fit.records import format_table
-
-print(format_table(summary))
-for r in summary:
-    if r["quantity"].startswith("time_exponent"):
-        print(r["quantity"], "window", r["window"], "recursion fit on the same window:", round(r["recursion_window_fit"], 4))'''
-        ),
-    ]
-    nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    return nb
+def _cells(text: str):
+    kind, lines = None, []
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            if kind is not None:
+                yield kind, lines
+            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
+        elif kind is not None:
+            lines.append(line)
+    if kind is not None:
+        yield kind, lines
 
 
-
-def random_features():
-    cells = [
-        nbf.v4.new_markdown_cell(
-            "# Random features: Bahri et al.'s four regimes and Paquette et al.'s compute-optimal phases\n\n"
-            "Reads the run stores of `scalesim run bahri-regimes` and `scalesim run rf-compute-optimal` "
-            "(never retrains to plot). With `SCALESIM_QUICK=1` (the default here) a missing quick run is "
-            "created first; with `SCALESIM_QUICK=0` run the full experiments beforehand.\n\n"
-            "* **Bahri, Dyer, Kaplan, Lee & Sharma 2021** (arXiv 2102.06701, Fig. 2a analogue): linear random-feature "
-            "teacher-student model, spectrum $\\lambda_k = k^{-(1+\\alpha_K)}$, isotropic teacher. Variance-limited "
-            "$L - L_\\infty \\propto 1/x$ and resolution-limited $L \\propto x^{-\\alpha_K}$, in data $D$ and in model "
-            "size $N$; theory = the linear-RF deterministic equivalent (`scalesim.theory.random_features.rf_error`).\n"
-            "* **Paquette, Paquette, Xiao & Pennington 2024** (arXiv 2405.15074): power-law random features (PLRF) "
-            "trained by one-pass SGD; compute $f = d\\,B\\,t$; compute-optimal frontier $P^*(f) \\sim f^{-\\eta}$, "
-            "$d^*(f) \\sim f^{\\xi}$ at phase points Ia, II, III. Theory = the exact expected SGD risk of the same "
-            "embedding draws (`scalesim.theory.plrf.plrf_sgd_risk`) and the asymptotic exponents "
-            "(`scalesim.theory.plrf.compute_optimal_exponents`)."
-        ),
-        nbf.v4.new_code_cell(
-            HEADER
-            + '''
-
-import matplotlib.pyplot as plt
-import numpy as np
-from matplotlib.ticker import NullFormatter
-
-from scalesim.config import from_dict
-from scalesim.experiments import REGISTRY, run_experiment
-from scalesim.experiments.base import point_id
-from scalesim.fit.records import format_table
-from scalesim.store import load_run, load_summary, read_json, run_dir
-
-
-def stored(name):
-    """(settings, runs of the stored sweep, summary records); a missing quick run is created."""
-    exp = REGISTRY[name]
-    out = RESULTS / (f"{name}-quick" if QUICK else name)
-    if not (out / "summary.json").exists():
-        if not QUICK:
-            raise RuntimeError(f"no results in {out}: run `scalesim run {name}` first")
-        with open(os.devnull, "w") as quiet:
-            run_experiment(exp, out, quick=True, progress=False, stream=quiet)
-    meta = read_json(out / "experiment.json")
-    s = from_dict(type(exp.settings(QUICK)), meta["settings"])
-    runs = [load_run(run_dir(out, point_id(p, s))) for p in exp.sweep(s)]
-    return s, runs, load_summary(out)'''
-        ),
-        nbf.v4.new_markdown_cell(
-            "## 1. Bahri et al. Fig. 2a: the four scaling regimes\n\n"
-            "Top: variance-limited (one resource fixed and small, the other large): the excess over the "
-            "infinite-resource limit falls as $1/x$. Bottom: resolution-limited (the other resource infinite): the "
-            "loss falls as $x^{-\\alpha_K}$. Points: mean over random draws (±1 s.e.); solid lines: deterministic "
-            "equivalent; dotted: the asymptotic slope."
-        ),
-        nbf.v4.new_code_cell(
-            '''from scalesim.experiments import random_features as RF
-
-bs, bruns, bsummary = stored("bahri-regimes")
-by_regime = {r.metrics["regime"]: r for r in bruns}
-recs = {r["quantity"]: r for r in bsummary}
-panels = [("var_data", f"variance-limited in D (N = {bs.var_fixed})", "D", "L(D, N) - L(inf, N)"),
-          ("var_model", f"variance-limited in N (D = {bs.var_fixed})", "N", "L(D, N) - L(D, inf)"),
-          ("res_data", "resolution-limited in D (N = inf)", "D", "L(D)"),
-          ("res_model", "resolution-limited in N (D = inf)", "N", "L(N)")]
-fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
-for ax, (regime, title, xlabel, ylabel) in zip(axes.flat, panels):
-    x, Y, th = RF._curves(by_regime[regime])
-    var = regime.startswith("var")
-    rec = recs[f"slope[{regime}]" if var else f"exponent[{regime}]"]
-    m, se = Y.mean(0), Y.std(0, ddof=1) / np.sqrt(Y.shape[0])
-    ax.errorbar(x, m, yerr=se, fmt="o", color="C0" if var else "C3",
-                label=f"sim ({Y.shape[0]} draws): slope {rec['measured']:.3f} [{rec['ci'][0]:.3f}, {rec['ci'][1]:.3f}]")
-    ax.plot(x, th, "k-", lw=1, label=f"deterministic equivalent (slope {rec['theory'] if not var else rec['deterministic_equivalent']:.3f})")
-    slope = 1.0 if var else bs.alpha_k
-    ax.plot(x, th[0] * (x / x[0]) ** -slope, ":", color="gray", label=f"x^-{slope:g} ({'1/x' if var else 'alpha_K'})")
-    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.legend(fontsize=7)
-fig.suptitle(f"linear random features, lambda_k = k^-(1 + alpha_K), alpha_K = {bs.alpha_k:g}, S = {bs.n_modes} modes")
-fig.tight_layout()
-plt.show()
-print(format_table(bsummary))'''
-        ),
-        nbf.v4.new_markdown_cell(
-            "Variance-limited slopes are compared with Bahri's universal $1$ (tolerance `slope_tol`); the "
-            "resolution-limited exponents with the deterministic equivalent's slope over the *same* window (the "
-            "finite-size prediction); the asymptotic $\\alpha_K$ is approached only slowly."
-        ),
-        nbf.v4.new_markdown_cell(
-            "## 2. Paquette et al.: loss vs compute and the compute-optimal frontier\n\n"
-            "Top: for each phase point, the seed-averaged risk of every model size $d$ against compute $f = d B t$ "
-            "(points: simulation; thin lines: exact expected SGD risk of the same $W$ draws). The thick grey line is "
-            "the theory's frontier $\\min_d P(f, d)$ (parabola in $\\log d$ through the best ladder size and its "
-            "neighbours); the shaded band is the fit window, where the theory's best size is interior to the ladder. "
-            "Bottom: the compute-optimal size $d^*(f)$ in that window (horizontal lines: the ladder)."
-        ),
-        nbf.v4.new_code_cell(
-            '''from scalesim.experiments import rf_compute_optimal as CO
-from scalesim.theory import plrf
-
-cs, cruns, csummary = stored("rf-compute-optimal")
-crecs = {r["quantity"]: r for r in csummary}
-fig, axes = plt.subplots(2, len(cs.phases), figsize=(4.6 * len(cs.phases), 7.5), squeeze=False)
-for k, (alpha, beta) in enumerate(cs.phases):
-    pc = CO.phase_curves(cruns, cs, alpha, beta)
-    co = plrf.compute_optimal_exponents(alpha, beta)
-    tag = f"{co.phase}: alpha={alpha:g} beta={beta:g}"
-    f, win, dims = pc["f"], pc["window"], pc["dims"]
-    ax = axes[0][k]
-    for j, d in enumerate(dims):
-        ax.plot(f, pc["sim"][j], "o", ms=2.5, color=f"C{j}", label=f"d={d}")
-        ax.plot(f, pc["theory"][j], "-", lw=0.8, color=f"C{j}")
-    _, ld_th, lp_th = CO.frontier(dims, pc["theory"])
-    _, ld_sim, lp_sim = CO.frontier(dims, pc["sim"])
-    ax.plot(f[win], np.exp(lp_th[win]), "-", color="gray", lw=3, alpha=0.6, label="frontier (theory)")
-    ax.axvspan(f[win].min(), f[win].max(), color="gray", alpha=0.08)
-    ax.set(xscale="log", yscale="log", xlabel="compute f = d B t", ylabel="risk P", title=tag)
-    ax.legend(fontsize=6)
-    ax = axes[1][k]
-    e, x = crecs[f"eta[{tag}]"], crecs[f"xi[{tag}]"]
-    ax.plot(f[win], np.exp(ld_sim[win]), "o", ms=3, color="C0",
-            label=f"d* sim: xi = {x['measured']:.2f} [{x['ci'][0]:.2f}, {x['ci'][1]:.2f}]")
-    ax.plot(f[win], np.exp(ld_th[win]), "-", color="k", lw=1, label=f"d* theory: xi = {x['theory']:.2f} (same window)")
-    f0, d0 = f[win][0], np.exp(ld_th[win][0])
-    ax.plot(f[win], d0 * (f[win] / f0) ** x["asymptotic"], ":", color="r", label=f"f^{x['asymptotic']:.3f} (asymptotic)")
-    for d in dims:
-        ax.axhline(d, color="gray", lw=0.4)
-    ax.set(xscale="log", yscale="log", xlabel="compute f", ylabel="compute-optimal d*")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_title(f"eta: sim {e['measured']:.2f} [{e['ci'][0]:.2f}, {e['ci'][1]:.2f}], "
-                 f"window theory {e['theory']:.2f}, asymptotic {e['asymptotic']:.3f}", fontsize=8)
-    ax.legend(fontsize=6)
-fig.tight_layout()
-plt.show()'''
-        ),
-        nbf.v4.new_markdown_cell(
-            "## 3. The phase points on Paquette et al.'s phase diagram\n\n"
-            "For $2\\alpha > 1$: Ia ($2\\beta < 1$: $F_{pp}$ vs $F_0$), II ($2\\beta > 1$, $\\beta < \\alpha$: "
-            "$F_{pp}$ vs $F_{ac}$), III ($\\beta > \\alpha$: SGD noise $K_{pp}$ vs $F_{ac}$). Right: measured exponents "
-            "(95% bootstrap CI over seeds) against the theory fitted on the same finite window and the asymptotic "
-            "values (random_features.md §4 table, derived in `scalesim.theory.plrf`)."
-        ),
-        nbf.v4.new_code_cell(
-            '''fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-ax.plot([0.5, 2.2], [0.5, 0.5], "k-", lw=1)
-ax.plot([0.5, 2.2], [0.5, 2.2], "k-", lw=1)
-ax.axvline(0.5, color="k", lw=1)
-ax.axvspan(0.4, 0.5, color="gray", alpha=0.2)
-ax.text(0.42, 1.0, "2 alpha < 1: Ib, Ic, IV (not run)", rotation=90, fontsize=7, va="center")
-for txt, (x0, y0) in {"Ia": (1.8, 0.15), "II": (1.8, 0.9), "III": (0.8, 1.7)}.items():
-    ax.text(x0, y0, txt, fontsize=14, color="gray")
-for alpha, beta in cs.phases:
-    co = plrf.compute_optimal_exponents(alpha, beta)
-    e = crecs[f"eta[{co.phase}: alpha={alpha:g} beta={beta:g}]"]
-    ax.plot(alpha, beta, "o", color="C3")
-    ax.annotate(f"eta {e['measured']:.2f} (window {e['theory']:.2f}, asympt. {e['asymptotic']:.2f})", (alpha, beta),
-                fontsize=7, xytext=(5, 4), textcoords="offset points")
-ax.set(xlim=(0.4, 2.2), ylim=(0, 2.2), xlabel="alpha (data complexity)", ylabel="beta (target complexity)",
-       title="phase points (2 alpha > 1)")
-rows = [(n, a, b) for n in ("eta", "xi") for a, b in cs.phases]
-for j, (n, alpha, beta) in enumerate(rows):
-    co = plrf.compute_optimal_exponents(alpha, beta)
-    r = crecs[f"{n}[{co.phase}: alpha={alpha:g} beta={beta:g}]"]
-    ax2.errorbar([j], [r["measured"]], yerr=[[r["measured"] - r["ci"][0]], [r["ci"][1] - r["measured"]]],
-                 fmt="o" if n == "eta" else "s", color="C0", label="measured (95% CI)" if j == 0 else None)
-    ax2.plot([j], [r["theory"]], "k_", ms=16, label="theory, same window" if j == 0 else None)
-    ax2.plot([j], [r["asymptotic"]], "rx", label="asymptotic" if j == 0 else None)
-ax2.set_xticks(range(len(rows)), [f"{n} {plrf.compute_optimal_exponents(a, b).phase}" for n, a, b in rows])
-ax2.set(ylabel="exponent", title="eta (P* ~ f^-eta) and xi (d* ~ f^xi)")
-ax2.legend(fontsize=7)
-fig.tight_layout()
-plt.show()
-print(format_table(csummary))
-for r in csummary:
-    if r["quantity"].startswith(("eta", "xi")):
-        print(f"{r['quantity']:<32} window f in [{r['window'][0]:.3g}, {r['window'][1]:.3g}] "
-              f"({r['n_window']} points), asymptotic {r['asymptotic']:.4f} ({r['asymptotic_status']})")'''
-        ),
-        nbf.v4.new_markdown_cell(
-            "Reading the table: `sim_over_theory` rows compare the simulation with the exact SGD risk of the same "
-            "embeddings for $t \\ge 30$; the `eta`/`xi` rows compare fitted exponents with the theory fitted on the "
-            "same window (the finite-size prediction that `agrees` is decided on). The asymptotic exponents are "
-            "approached slowly: on a ladder of a few octaves in $d$ the finite-window theory itself differs from them."
-        ),
-    ]
-    return nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-
-
-NOTEBOOKS = {"sgd_powerlaw": sgd_powerlaw, "random_features": random_features}
-
-
-def _stable_ids(nb, name):
-    """Deterministic cell ids (nbformat draws random ones), so regenerating is byte-identical."""
-    for i, cell in enumerate(nb.cells):
+def build(name: str):
+    """The notebook ``name`` built from ``notebooks/src/NAME.py``."""
+    cells = []
+    for kind, lines in _cells((SRC / f"{name}.py").read_text()):
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if kind == "markdown":
+            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines)
+            cells.append(nbf.v4.new_markdown_cell(body))
+        else:
+            cells.append(nbf.v4.new_code_cell("\n".join(lines)))
+    for i, cell in enumerate(cells):
         cell["id"] = f"{name.replace('_', '-')}-{i:02d}"
-    return nb
+    return nbf.v4.new_notebook(cells=cells, metadata=KERNEL)
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in SRC.glob("*.py"))
+
+
+def render(name: str) -> str:
+    return nbf.writes(build(name)) + "\n"
 
 
 if __name__ == "__main__":
-    import sys
-
-    out = Path(__file__).resolve().parents[1] / "notebooks"
-    names = sys.argv[1:] or list(NOTEBOOKS)  # e.g. `python tools/make_notebooks.py random_features`
-    for name in names:
-        nb = NOTEBOOKS[name]()
-        if name != "sgd_powerlaw":  # its committed ids predate stable ids; keep them unless rewritten on purpose
-            nb = _stable_ids(nb, name)
-        nbf.write(nb, out / f"{name}.ipynb")
-        print("wrote", out / f"{name}.ipynb")
+    for n in sys.argv[1:] or names():
+        path = ROOT / "notebooks" / f"{n}.ipynb"
+        path.write_text(render(n))
+        print("wrote", path)

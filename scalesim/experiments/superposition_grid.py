@@ -24,7 +24,7 @@ from ._superposition import (PAPERS, WidthPoint, check_common, ci_kind, exponent
                              run_widths, table, width_sweep)
 from .base import Experiment
 
-__all__ = ["EXPERIMENT", "GridSettings", "grid_exponents"]
+__all__ = ["EXPERIMENT", "GridSettings", "grid_exponents", "finite_range_exponents", "table"]
 
 _table = table  # the notebook groups stored runs with it
 
@@ -84,7 +84,7 @@ def grid_exponents(runs, s) -> dict:
     return {c: exponent(ms, T["loss"][:, sel].T, s.n_boot, s.seed) for c, sel in _cells(T).items()}
 
 
-def _finite_range_exponents(alphas, n, ms):
+def finite_range_exponents(alphas, n, ms):
     """Slope of L_weak(m) over the widths ms for each α (one vmapped evaluation)."""
     ms = np.asarray(ms).astype(int)
     return np.asarray(jax.jit(jax.vmap(lambda a: theory.fitted_weak_exponent(a, n, ms)))(np.asarray(alphas, float)))
@@ -149,7 +149,7 @@ def plot(runs, s: GridSettings, records: list[dict]):
     aa = np.linspace(0, 2, 50)
     ax2.plot(aa, aa - 1, "k-", lw=1, label="α−1 (weak)")
     af = np.linspace(0.05, 2, 40)
-    ax2.plot(af, _finite_range_exponents(af, s.n, ms), "k:", lw=1,
+    ax2.plot(af, finite_range_exponents(af, s.n, ms), "k:", lw=1,
              label=f"L_weak fit over these m (n={s.n})")
     ax2.plot(aa, np.maximum(1, 2 * (aa - 1)), "k--", lw=1, label="max(1, 2(α−1)) (strong, hyp.)")
     ax2.set(xlabel="data exponent α", ylabel="model exponent α_m", title="model vs data exponent", ylim=(-0.3, 2.5))
