@@ -118,19 +118,11 @@ def _compiled(model: Model, cfg, optimizer: Callable, steps: int, batch_size: in
 
 
 def _prepare(hyper, steps, batch_size, record_steps, member_ids):
-    leaves = jax.tree.leaves(hyper)
-    if not leaves:
-        raise ValueError("hyper must contain at least one per-member array")
-    m = int(np.shape(leaves[0])[0])
-    if any(np.shape(x)[:1] != (m,) for x in leaves):
-        raise ValueError("every hyper leaf must have the same leading member axis")
+    m, ids = rng.member_axis(hyper, member_ids)
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1; got {steps}")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    ids = np.arange(m, dtype=np.uint32) if member_ids is None else np.asarray(member_ids, dtype=np.uint32)
-    if ids.shape != (m,):
-        raise ValueError(f"member_ids must have shape ({m},); got {ids.shape}")
     rec = geometric_steps(steps) if record_steps is None else np.asarray(record_steps, dtype=np.int64)
     if rec.ndim != 1 or rec.size == 0 or np.any(np.diff(rec) <= 0) or rec[0] < 0 or rec[-1] > steps:
         raise ValueError(f"record_steps must be strictly increasing integers in [0, {steps}]")

@@ -28,6 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .rng import member_axis
+
 __all__ = ["Simulator", "run_simulator"]
 
 
@@ -68,16 +70,7 @@ def run_simulator(sim: Simulator, cfg, hyper, *, key, member_ids=None, chunk: in
     Returns:
       dict of NumPy arrays with leading axis ``M``.
     """
-    leaves = jax.tree.leaves(hyper)
-    if not leaves:
-        raise ValueError("hyper must contain at least one per-member array")
-    m = int(np.shape(leaves[0])[0])
-    if any(np.shape(x)[:1] != (m,) for x in leaves):
-        raise ValueError("every hyper leaf must have the same leading member axis")
-    ids = np.arange(m) if member_ids is None else np.asarray(member_ids)
-    if ids.shape != (m,):
-        raise ValueError(f"member_ids must have shape ({m},); got {ids.shape}")
-    ids = ids.astype(np.int64) if jax.config.jax_enable_x64 else ids.astype(np.int32)
+    m, ids = member_axis(hyper, member_ids)
     fn = _compiled(sim, cfg)
     size = m if chunk is None else max(1, min(int(chunk), m))
     parts = []
