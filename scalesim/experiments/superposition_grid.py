@@ -26,9 +26,6 @@ from .base import Experiment
 
 __all__ = ["EXPERIMENT", "GridSettings", "grid_exponents", "finite_range_exponents", "table"]
 
-_table = table  # the notebook groups stored runs with it
-
-
 @dataclasses.dataclass(frozen=True)
 class GridSettings:
     """Knobs of ``superposition-grid`` (``--set key=value``)."""
