@@ -1,8 +1,8 @@
 """Benchmark: linear-RF deterministic equivalent on a 100 x 100 (N, P) grid.
 
 Baseline (named): a scipy loop, ``scipy.optimize.brentq`` on the same log-kappa residual with
-a numpy residual vectorised over modes, one point at a time (the way the reference numpy codes
-of notes §8 do it).  Candidate: ``scalesim.theory.random_features.rf_error_grid``, all 10^4
+a numpy residual vectorised over modes, one point at a time (the way reference numpy codes of
+the deterministic equivalent do it).  Candidate: ``scalesim.theory.random_features.rf_error_grid``, all 10^4
 points in one jitted call: the spectral moments are tabulated once on a log-kappa grid and every
 point is solved on the table (binary search + Newton on a cubic-Hermite model, implicit-function
 gradients).  Also timed: ``method="exact"``, the pointwise Newton solver vmapped over the grid.
@@ -28,7 +28,7 @@ from scalesim.theory import random_features as rf  # noqa: E402
 
 
 def scipy_point(lam, w2, n, p, ridge, sigma2):
-    """Reference numpy/scipy evaluation of notes §3.2 at one point."""
+    """Reference numpy/scipy evaluation of the linear-RF deterministic equivalent at one point."""
     def h(u):
         d1 = np.sum(lam / (lam + np.exp(u)))
         if d1 >= min(n, p):

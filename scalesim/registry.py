@@ -23,10 +23,11 @@ import dataclasses
 from types import ModuleType
 
 from . import experiments as _experiments
+from .experiments import bahri_regimes as _x_bahri
 from .experiments import elhage_phase as _x_elhage_phase
 from .experiments import pruning as _x_pruning
-from .experiments import random_features as _x_rf
 from .experiments import rf_compute_optimal as _x_rfco
+from .experiments import rf_duality as _x_rf_duality
 from .experiments import sgd_powerlaw as _x_sgd
 from .experiments import superposition_density as _x_sp_density
 from .experiments import superposition_grid as _x_sp_grid
@@ -36,7 +37,10 @@ from .models import elhage as _m_elhage
 from .models import linear_sgd as _m_linear_sgd
 from .models import perceptron as _m_perceptron
 from .models import prototypes as _m_prototypes
-from .models import random_features as _m_rf
+from .models import plrf as _m_plrf
+from .models import rf_gd as _m_rf_gd
+from .models import rf_maloney as _m_rf_maloney
+from .models import rf_ridge as _m_rf_ridge
 from .models import rf_teacher_student as _m_rf_ts
 from .models import superposition as _m_sp
 from .models import teacher_student_mlp as _m_tsm
@@ -45,7 +49,6 @@ from .theory import linear_sgd as _t_linear_sgd
 from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
 from .theory import random_features as _t_rf
-from .theory import rf_inverse as _t_rf_inverse
 from .theory import superposition as _t_sp
 from .theory import teacher_student_mlp as _t_tsm
 
@@ -79,9 +82,10 @@ FAMILIES: dict[str, Family] = {
         Family(
             name="random-features",
             description="Linear and power-law random features, online SGD, smooth teacher-student MLPs.",
-            models=(_m_linear_sgd, _m_rf, _m_rf_ts, _m_tsm),
-            theory=(_t_linear_sgd, _t_rf, _t_rf_inverse, _t_plrf, _t_tsm),
-            experiments=(_x_sgd.EXPERIMENT, _x_rf.BAHRI_REGIMES, _x_rf.RF_DUALITY, _x_rfco.EXPERIMENT, _x_tsm.EXPERIMENT),
+            models=(_m_linear_sgd, _m_rf_ridge, _m_rf_maloney, _m_plrf, _m_rf_gd, _m_rf_ts, _m_tsm),
+            theory=(_t_linear_sgd, _t_rf, _t_plrf, _t_tsm),
+            experiments=(_x_sgd.EXPERIMENT, _x_bahri.EXPERIMENT, _x_rf_duality.EXPERIMENT, _x_rfco.EXPERIMENT,
+                         _x_tsm.EXPERIMENT),
             papers=(
                 "bahri2021explaining",
                 "maloney2022solvable",

@@ -78,6 +78,30 @@ def test_stability_and_sgd_noise_exponent():
     assert float(th.sgd_time_exponent(4.0, 1.5)) == pytest.approx(2 - 1 / 1.5)  # noise-limited when a > 2b
 
 
+def test_declared_time_exponents():
+    ex = th.exponents(a=2.0, b=1.5)
+    assert ex["time"].value == float(th.sgd_time_exponent(2.0, 1.5)) == pytest.approx(2 / 3)
+    assert ex["time_gradient_flow"].value == pytest.approx(2 / 3)
+    assert th.exponents(a=4.0, b=1.5)["time"].value == pytest.approx(2 - 1 / 1.5)  # SGD-noise limited
+    assert ex["time"].ref() == {"module": "scalesim.theory.linear_sgd", "name": "time", "params": {"a": 2.0, "b": 1.5}}
+    with pytest.raises(ValueError, match="a must be > 1"):
+        th.exponents(a=1.0, b=1.5)
+
+
+def test_model_example_passes_the_conformance_checks():
+    from conformance import check_model
+
+    ex32, ex64 = lin.example("float32"), lin.example("float64")
+    check_model(lin.MODEL, ex32["cfg"], ex64["cfg"], ex32["hyper"], ex32["optimizer"], steps=ex32["steps"],
+                batch_size=ex32["batch_size"])
+
+
+def test_spectrum_and_teacher_are_the_power_law_problem():
+    lam, c0 = th.power_law_problem(50, 2.5, 1.5)
+    np.testing.assert_array_equal(lin.spectrum(50, 1.5, lam.dtype), lam)
+    np.testing.assert_allclose(np.asarray(lin.teacher(50, 2.5, 1.5, lam.dtype)) ** 2, c0, rtol=1e-14)
+
+
 @pytest.mark.parametrize("kw, msg", [({"a": 0.5}, "a must be > 1"), ({"b": -1.0}, "b must be > 0"),
                                      ({"lr": 0.0}, "lr must be > 0"), ({"sigma": -0.1}, "sigma must be >= 0")])
 def test_invalid_hyper_raises(kw, msg):

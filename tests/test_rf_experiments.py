@@ -7,7 +7,9 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
-from scalesim.experiments import random_features as E  # noqa: E402
+from scalesim.experiments import bahri_regimes as E  # noqa: E402
+from scalesim.experiments import rf_duality as D  # noqa: E402
+from scalesim.experiments._random_features import resample_groups  # noqa: E402
 from scalesim.experiments.base import run_experiment  # noqa: E402
 
 
@@ -18,19 +20,20 @@ class _Run:
 
 def test_variance_limited_in_data_slope_is_minus_one():
     """Quick variant: var_data ladder only (cheap: N + 1 dimensional Gaussian sampling)."""
-    s = dataclasses.replace(E.bahri_settings(True), n_boot=300)
-    run = _Run(*E.bahri_run_point(E.BahriPoint("var_data"), s))
-    rec = E.bahri_summarize([run], s)
+    s = dataclasses.replace(E.settings(True), n_boot=300)
+    run = _Run(*E.run_point(E.BahriPoint("var_data"), s))
+    rec = E.summarize([run], s)
     slope = next(r for r in rec if r["quantity"] == "slope[var_data]")
     assert abs(slope["measured"] - 1.0) < 0.1
     assert slope["agrees"]
+    assert slope["theory_ref"]["name"] == "variance_limited_data"
 
 
 @pytest.mark.slow
 def test_resolution_limited_model_exponent_matches_theory_ci():
-    s = dataclasses.replace(E.bahri_settings(True), n_boot=300)
-    run = _Run(*E.bahri_run_point(E.BahriPoint("res_model"), s))
-    rec = next(r for r in E.bahri_summarize([run], s) if r["quantity"] == "exponent[res_model]")
+    s = dataclasses.replace(E.settings(True), n_boot=300)
+    run = _Run(*E.run_point(E.BahriPoint("res_model"), s))
+    rec = next(r for r in E.summarize([run], s) if r["quantity"] == "exponent[res_model]")
     assert rec["agrees"], rec   # theory = deterministic equivalent over the same window
 
 
@@ -51,15 +54,25 @@ def test_bahri_settings_validation(kwargs, field):
         E.BahriSettings(**kwargs)
 
 
+def test_resample_groups_is_one_generator_stream():
+    """Equal sizes: the draws of consecutive default_rng(seed).integers calls (one stream)."""
+    rng = np.random.default_rng(7)
+    want = [rng.integers(0, 24, (50, 24)) for _ in range(3)]
+    got = resample_groups([24, 24, 24], 50, 7)
+    assert all(np.array_equal(a, b) for a, b in zip(want, got))
+    uneven = resample_groups([5, 8], 10, 0)
+    assert [g.shape for g in uneven] == [(10, 5), (10, 8)] and uneven[1].max() < 8
+
+
 def test_duality_settings_validation():
     with pytest.raises(ValueError, match="pairs"):
-        E.DualitySettings(pairs=((100, 100),))
+        D.DualitySettings(pairs=((100, 100),))
     with pytest.raises(ValueError, match="ridge"):
-        E.DualitySettings(ridge=0.0)
+        D.DualitySettings(ridge=0.0)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("exp", [E.BAHRI_REGIMES, E.RF_DUALITY])
+@pytest.mark.parametrize("exp", [E.EXPERIMENT, D.EXPERIMENT])
 def test_quick_experiment_runs_and_agrees(exp, tmp_path):
     records = run_experiment(exp, tmp_path / exp.name, quick=True, progress=False)
     assert records and all(r["agrees"] for r in records), records

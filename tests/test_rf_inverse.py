@@ -5,7 +5,7 @@ import pytest
 
 jax.config.update("jax_enable_x64", True)
 
-from scalesim.theory.rf_inverse import Curve, curve_prediction, fit_exponents  # noqa: E402
+from scalesim.theory.random_features import Curve, curve_prediction, fit_exponents  # noqa: E402
 
 XS = tuple(np.geomspace(16, 512, 8))
 

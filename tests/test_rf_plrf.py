@@ -8,13 +8,13 @@ import pytest
 jax.config.update("jax_enable_x64", True)
 
 from scalesim.engine import geometric_steps, train_ensemble  # noqa: E402
-from scalesim.models import random_features as mrf  # noqa: E402
+from scalesim.models import plrf as mplrf  # noqa: E402
 from scalesim.rng import root_key  # noqa: E402
 from scalesim.theory import plrf  # noqa: E402
 
 
-def test_compute_optimal_table_matches_notes_oracle_values():
-    # notes §4 table ([C] recursion fits at alpha = 1): Ia, II, III
+def test_compute_optimal_table_matches_reference_values():
+    # reference values (fits of the exact SGD recursion at alpha = 1): Ia, II, III
     for (a, b), (phase, xi, eta) in {(1.0, 0.25): ("Ia", 1 / 3, 0.5),
                                      (1.0, 0.75): ("II", 0.429, 0.714),
                                      (1.0, 1.5): ("III", 0.5, 0.75)}.items():
@@ -38,9 +38,9 @@ def test_phase_boundaries_are_continuous():
 
 
 def test_f0_matches_mean_irreducible_risk_of_w_draws():
-    cfg = mrf.PLRFConfig(alpha=1.0, beta=0.7, v=800, d=80)
+    cfg = mplrf.Config(alpha=1.0, beta=0.7, v=800, d=80)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(1), i))(jnp.arange(16))
-    risks = jax.jit(jax.vmap(lambda k: mrf.plrf_problem(mrf.plrf_draw_w(k, cfg), cfg)[2]))(keys)
+    risks = jax.jit(jax.vmap(lambda k: mplrf.problem(mplrf.draw_w(k, cfg), cfg)[2]))(keys)
     ratio = float(np.mean(risks)) / float(plrf.plrf_f0(1.0, 0.7, 80, 800))
     assert ratio == pytest.approx(1.0, abs=0.03)
 
@@ -50,15 +50,14 @@ def _sgd(h):
 
 
 def test_engine_sgd_matches_exact_recursion_within_2_percent_after_30_steps():
-    cfg = mrf.PLRFConfig(alpha=1.0, beta=0.7, v=160, d=16)
-    w = mrf.plrf_draw_w(jax.random.PRNGKey(3), cfg)
+    cfg = mplrf.Config(alpha=1.0, beta=0.7, v=160, d=16, dtype="float64")
+    w = mplrf.draw_w(jax.random.PRNGKey(3), cfg)
     steps, members, batch = 600, 512, 2
     rec = geometric_steps(steps, 24)
     theory, lr, knorm = plrf.plrf_sgd_risk(w, cfg.alpha, cfg.beta, 0.5, batch, jnp.asarray(rec))
     assert float(knorm) < 1
-    hyper = mrf.PLRFHyper(lr=jnp.full((members,), float(lr)),
-                          w=jnp.broadcast_to(w, (members,) + w.shape))
-    res = train_ensemble(mrf.PLRF_MODEL, cfg, hyper, _sgd, key=root_key(0), steps=steps,
+    hyper = mplrf.make_hyper(lr=jnp.full((members,), float(lr)), w=jnp.broadcast_to(w, (members,) + w.shape))
+    res = train_ensemble(mplrf.MODEL, cfg, hyper, _sgd, key=root_key(0), steps=steps,
                          batch_size=batch, record_steps=rec)
     assert not res.diverged.any()
     ratio = res.metrics["risk"].mean(0) / np.asarray(theory)
@@ -75,3 +74,15 @@ def test_invalid_plrf_inputs():
         plrf.plrf_spectrum(0.2, 0.2, 10)
     with pytest.raises(ValueError, match="v must be > d"):
         plrf.plrf_f0(1.0, 0.5, 100, 100)
+
+
+def test_declared_exponents_are_the_compute_optimal_table():
+    for a, b in ((1.0, 0.25), (1.0, 0.75), (1.0, 1.5)):
+        co = plrf.compute_optimal_exponents(a, b)
+        ex = plrf.exponents(alpha=a, beta=b)
+        assert ex["xi"].value == co.xi and ex["eta"].value == co.eta
+        assert ex["xi"].module == "scalesim.theory.plrf" and dict(ex["xi"].params) == {"alpha": a, "beta": b}
+        assert ex["floor"].value == pytest.approx(2 * a - max(0.0, 1 - 2 * b))
+    assert plrf.exponents() == {}
+    with pytest.raises(ValueError, match="together"):
+        plrf.exponents(alpha=1.0)

@@ -40,7 +40,7 @@ def test_krr_is_infinite_width_limit_and_gap_is_one_over_n():
 def test_ridgeless_underparameterised_pole_and_variance_coefficient():
     lam, w2 = rf.power_law_spectrum(2.0, 2.0, M)
     floor = float(rf.rf_error(lam, w2, 100.0, jnp.inf, 0.0))
-    # notes §3.2: E_g = (kappa tf + sigma^2)/(1 - N/P) for ridge = 0, N < P
+    # ridgeless, N < P: E_g = (kappa tf + sigma^2)/(1 - N/P)
     assert float(rf.rf_error(lam, w2, 100.0, 400.0, 0.0)) == pytest.approx(floor / 0.75, rel=1e-9)
     _, c_p = rf.variance_limited_coefficients(lam, w2, 100.0, 1.0, 0.0)
     assert float(c_p) == pytest.approx(100.0 * floor, rel=1e-8)
@@ -94,7 +94,7 @@ def test_grid_matches_pointwise_and_vmaps():
 
 def test_model_and_data_exponents_from_theory():
     lam, w2 = rf.power_law_spectrum(2.0, 1.5, 40_000)
-    ex = rf.bottleneck_exponents(2.0, 1.5)
+    ex = {k: p.value for k, p in rf.exponents(a=2.0, b=1.5).items()}
     ns = np.array([64.0, 128.0, 256.0])
     model = [float(rf.rf_error(lam, w2, n, jnp.inf, 0.0)) for n in ns]
     data = [float(rf.krr_error(lam, w2, n, 0.0)) for n in ns]
@@ -157,3 +157,16 @@ def test_grid_rejects_unknown_method():
     lam, w2 = rf.power_law_spectrum(2.0, 1.5, 100)
     with pytest.raises(ValueError, match="method"):
         rf.rf_error_grid(lam, w2, 10.0, 20.0, 1e-3, method="fast")
+
+
+def test_declared_exponents():
+    ex = rf.exponents(a=3.0, b=1.5, alpha_k=0.7)
+    assert ex["data"].value == 2.0 and ex["model"].value == 1.5
+    assert ex["variance_limited_data"].value == ex["variance_limited_model"].value == 1.0
+    assert ex["resolution_limited_model"].value == 0.7
+    assert all(p.module == "scalesim.theory.random_features" for p in ex.values())
+    assert set(rf.exponents()) == {"variance_limited_data", "variance_limited_model"}
+    with pytest.raises(ValueError, match="a must"):
+        rf.exponents(a=1.0, b=1.0)
+    with pytest.raises(ValueError, match="together"):
+        rf.exponents(a=2.0)

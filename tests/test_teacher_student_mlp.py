@@ -56,6 +56,16 @@ def test_theory_exponent_and_gradient():
     np.testing.assert_allclose(grid, [2.0, 1.0, 0.5])
 
 
+def test_declared_exponents_and_example():
+    ex = th.exponents(d=4)
+    assert ex["alpha_D"].value == float(th.resolution_exponent(4)) == 1.0
+    assert ex["bound"].value == 0.25 and ex["n"].value == 4.0
+    assert set(th.exponents()) == {"n"}
+    e32, e64 = tsm.example("float32"), tsm.example("float64")
+    check_model(tsm.MODEL, e32["cfg"], e64["cfg"], e32["hyper"], e32["optimizer"], steps=e32["steps"],
+                batch_size=e32["batch_size"])
+
+
 def test_quick_alpha_d4_within_band():
     """d = 4: the fitted data exponent over D in [32, 256] lies within +-40% of 4/d = 1
     (a stated band: 4/d is an approximate estimate, and at 500 steps the fit is short)."""

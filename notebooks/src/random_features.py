@@ -47,7 +47,7 @@ def stored(name):
 # Top: variance-limited (one resource fixed and small, the other large): the excess over the infinite-resource limit falls as $1/x$. Bottom: resolution-limited (the other resource infinite): the loss falls as $x^{-\alpha_K}$. Points: mean over random draws (±1 s.e.); solid lines: deterministic equivalent; dotted: the asymptotic slope.
 
 # %%
-from scalesim.experiments import random_features as RF
+from scalesim.experiments import bahri_regimes as RF
 
 bs, bruns, bsummary = stored("bahri-regimes")
 by_regime = {r.metrics["regime"]: r for r in bruns}
@@ -58,7 +58,7 @@ panels = [("var_data", f"variance-limited in D (N = {bs.var_fixed})", "D", "L(D,
           ("res_model", "resolution-limited in N (D = inf)", "N", "L(N)")]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
 for ax, (regime, title, xlabel, ylabel) in zip(axes.flat, panels):
-    x, Y, th = RF._curves(by_regime[regime])
+    x, Y, th = RF.curves(by_regime[regime])
     var = regime.startswith("var")
     rec = recs[f"slope[{regime}]" if var else f"exponent[{regime}]"]
     m, se = Y.mean(0), Y.std(0, ddof=1) / np.sqrt(Y.shape[0])

@@ -1,9 +1,11 @@
 """Registered experiments: a plain dict from name to :class:`~scalesim.experiments.base.Experiment`."""
 
-from . import pruning, random_features
+from . import pruning
+from .bahri_regimes import EXPERIMENT as _bahri_regimes
 from .base import Experiment, report, run_experiment
 from .elhage_phase import EXPERIMENT as _elhage_phase
 from .rf_compute_optimal import EXPERIMENT as _rf_compute_optimal
+from .rf_duality import EXPERIMENT as _rf_duality
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
 from .superposition_density import EXPERIMENT as _superposition_density
 from .superposition_grid import EXPERIMENT as _superposition_grid
@@ -15,8 +17,8 @@ REGISTRY: dict[str, Experiment] = {
     for e in (
         _sgd_powerlaw,
         _teacher_student_mlp,
-        random_features.BAHRI_REGIMES,
-        random_features.RF_DUALITY,
+        _bahri_regimes,
+        _rf_duality,
         _rf_compute_optimal,
         _superposition_grid,
         _superposition_large,

@@ -1,7 +1,7 @@
 """``rf-compute-optimal``: compute-optimal PLRF under one-pass SGD (Paquette et al. 2024).
 
 Power-law random features (Paquette, Paquette, Xiao & Pennington, arXiv 2405.15074;
-``shared/research/random_features.md`` §4): ``x_j ~ N(0, j^-2 alpha)`` (j <= v = v_ratio d),
+:mod:`scalesim.models.plrf`): ``x_j ~ N(0, j^-2 alpha)`` (j <= v = v_ratio d),
 target ``<x, b>`` with ``b_j = j^-beta``, features ``W^T x`` (``W_ij ~ N(0, 1/d)``), risk
 ``P = (1/2) E(<W^T x, theta> - y)^2``, one-pass batch-mean SGD from ``theta_0 = 0`` with
 ``lr = lr_scale / tr(K)``, ``K = W^T D W`` (so ``lr`` ~ Paquette's ``0.5 / sum_j j^-2 alpha``).
@@ -9,7 +9,7 @@ target ``<x, b>`` with ``b_j = j^-beta``, features ``W^T x`` (``W_ij ~ N(0, 1/d)
 One sweep point = one phase point ``(alpha, beta)`` and one model size ``d``: an ensemble of
 ``seeds`` members (each its own ``W`` and data stream) trained by
 :func:`scalesim.engine.train_ensemble` for ``ceil(f_max / (d B))`` steps.  Compute is
-``f = d * B * t`` (``d`` parameters times ``r = B t`` samples; notes §4).
+``f = d * B * t`` (``d`` parameters times ``r = B t`` samples).
 
 Summary, per phase point:
 
@@ -19,10 +19,10 @@ Summary, per phase point:
   least-squares slopes over the window of ``f`` where the theory's best size is interior to the
   ladder; CIs by bootstrapping members.
 * theory: the same frontier and fits built from the exact expected SGD risk
-  (:func:`scalesim.theory.plrf.plrf_sgd_risk`, notes §3.4) of the *same* ``W`` draws — the
-  finite-size prediction on the same window, which ``agrees`` is decided against.  The
-  asymptotic exponents of :func:`scalesim.theory.plrf.compute_optimal_exponents` (notes §4
-  table) are reported next to it: finite ladders converge to them slowly.
+  (:func:`scalesim.theory.plrf.plrf_sgd_risk`) of the *same* ``W`` draws — the finite-size
+  prediction on the same window, which ``agrees`` is decided against. The asymptotic
+  exponents declared by :func:`scalesim.theory.plrf.exponents` are reported next to it
+  (``asymptotic``): finite ladders converge to them slowly.
 * ``sim_over_theory``: seed-averaged simulated risk over the exact risk for ``t >= t_min``.
 
 Cost: ``--quick`` (d = 8..64, 96 seeds) ~30 s on 2 CPU cores; the full sweep (d = 16..512, 48 seeds,
@@ -41,15 +41,16 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from ..validate import check_positive_ints, check_range, check_unique
 from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.records import comparison
-from ..models import random_features as mrf
+from ..models import plrf as mplrf
 from ..plots import COLORS, figure
 from ..rng import root_key, stream
+from ..stats import percentile_ci, resample_indices
 from ..theory import plrf
+from ..validate import check_positive_ints, check_range, check_unique
+from ._random_features import resample_groups
 from .base import Experiment
 
 __all__ = ["Settings", "Point", "EXPERIMENT", "frontier", "phase_curves"]
@@ -89,22 +90,18 @@ class Settings:
         if len(self.dims) < 3 or list(self.dims) != sorted(self.dims):
             raise ValueError(f"dims must be >= 3 increasing sizes (a parabola needs 3); got {self.dims}")
         check_positive_ints("v_ratio", self.v_ratio)
-        if self.v_ratio < 2:
-            raise ValueError(f"v_ratio must be >= 2 (v > d); got {self.v_ratio}")
+        check_range("v_ratio", self.v_ratio, 2)  # v > d
         check_positive_ints("seeds", self.seeds)
-        if self.seeds < 2:
-            raise ValueError(f"seeds must be >= 2 for a bootstrap CI; got {self.seeds}")
+        check_range("seeds", self.seeds, 2)  # a bootstrap CI needs two members
         check_positive_ints("batch", self.batch)
         check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
         check_range("f_max", self.f_max, 0.0, None, lo_open=True)
         if self.f_max < 100 * max(self.dims) * self.batch:
             raise ValueError(f"f_max must be >= 100 * max(dims) * batch (>= 100 steps for every d); got {self.f_max}")
         check_positive_ints("n_records", self.n_records)
-        if self.n_records < 8:
-            raise ValueError(f"n_records must be >= 8; got {self.n_records}")
+        check_range("n_records", self.n_records, 8)
         check_positive_ints("n_compute", self.n_compute)
-        if self.n_compute < 8:
-            raise ValueError(f"n_compute must be >= 8; got {self.n_compute}")
+        check_range("n_compute", self.n_compute, 8)
         check_positive_ints("t_min", self.t_min)
         check_range("ratio_tol", self.ratio_tol, 0.0, None)
         check_positive_ints("n_boot", self.n_boot)
@@ -133,10 +130,6 @@ def sweep(s: Settings) -> list[Point]:
     return [Point(float(a), float(b), int(d)) for a, b in s.phases for d in s.dims]
 
 
-def _sgd(h: mrf.PLRFHyper):
-    return optax.sgd(h.lr)
-
-
 def _steps(d: int, s: Settings) -> int:
     return int(math.ceil(s.f_max / (d * s.batch)))
 
@@ -149,13 +142,13 @@ def _theory(ws, alpha, beta, lr_scale, batch, t):
 
 
 def run_point(p: Point, s: Settings):
-    cfg = mrf.PLRFConfig(alpha=p.alpha, beta=p.beta, v=s.v_ratio * p.d, d=p.d)
+    cfg = mplrf.Config(alpha=p.alpha, beta=p.beta, v=s.v_ratio * p.d, d=p.d)
     steps = _steps(p.d, s)
     rec = geometric_steps(steps, s.n_records)
     # W draws: member i of (phase, d) uses fold_in(stream, i); simulated in float32, the theory
     # sees exactly the same (float32-valued) W in float64
     wkey = stream(root_key(s.seed), f"plrf-w/{p.alpha:g}/{p.beta:g}/{p.d}")
-    ws = jax.vmap(lambda i: mrf.plrf_draw_w(jax.random.fold_in(wkey, i), cfg, jnp.float32))(
+    ws = jax.vmap(lambda i: mplrf.draw_w(jax.random.fold_in(wkey, i), cfg, jnp.float32))(
         jnp.arange(s.seeds))
     t0 = time.perf_counter()
     risk_th, lr, knorm = map(np.asarray, _theory(ws, p.alpha, p.beta, s.lr_scale, s.batch,
@@ -164,9 +157,9 @@ def run_point(p: Point, s: Settings):
     if np.any(~np.isfinite(knorm)) or np.any(knorm >= 1):
         raise ValueError(f"lr_scale={s.lr_scale} is unstable at d={p.d}, B={s.batch}: "
                          f"max ||K|| = {np.max(knorm):.3f} >= 1")
-    hyper = mrf.PLRFHyper(lr=jnp.asarray(lr, jnp.float32), w=ws)
+    hyper = mplrf.make_hyper(lr=jnp.asarray(lr, jnp.float32), w=ws)
     t0 = time.perf_counter()
-    res = train_ensemble(mrf.PLRF_MODEL, cfg, hyper, _sgd,
+    res = train_ensemble(mplrf.MODEL, cfg, hyper, mplrf.sgd,
                          key=stream(root_key(s.seed), f"plrf-sgd/{p.alpha:g}/{p.beta:g}/{p.d}"),
                          steps=steps, batch_size=s.batch, record_steps=rec)
     wall = time.perf_counter() - t0
@@ -279,36 +272,35 @@ def summarize(runs, s: Settings) -> list[dict]:
         if not pc["dims"]:
             continue
         co = plrf.compute_optimal_exponents(alpha, beta)
+        declared = plrf.exponents(alpha=alpha, beta=beta)
         label = f"{co.phase}: alpha={alpha:g} beta={beta:g}"
         dims, f, win = pc["dims"], pc["f"], pc["window"]
         window = [float(f[win].min()), float(f[win].max())] if win.any() else []
         if win.sum() >= 3:
             xi_m, eta_m = _fit(dims, f, pc["sim"], win)
             xi_t, eta_t = _fit(dims, f, pc["theory"], win)
-            rng = np.random.default_rng(s.seed)
-            boot = np.stack([m[rng.integers(0, m.shape[0], (s.n_boot, m.shape[0]))].mean(1)
-                             for m in pc["members"]], axis=1)   # [n_boot, n_d, n_f]
+            idx = resample_groups([m.shape[0] for m in pc["members"]], s.n_boot, s.seed)
+            boot = np.stack([m[i].mean(1) for m, i in zip(pc["members"], idx)], axis=1)   # [n_boot, n_d, n_f]
             xi_b, eta_b = _fit(dims, f, boot, win)
-            xi_ci, eta_ci = np.nanquantile(xi_b, [0.025, 0.975]), np.nanquantile(eta_b, [0.025, 0.975])
+            xi_ci, eta_ci = percentile_ci(xi_b, 0.95), percentile_ci(eta_b, 0.95)
         else:   # the ladder never brackets the optimum: report, do not fit
             xi_m = eta_m = xi_t = eta_t = float("nan")
             xi_ci = eta_ci = (float("nan"), float("nan"))
         common = dict(phase=co.phase, asymptotic_status=co.status, window=window,
                       n_window=int(win.sum()), dims=[int(d) for d in dims],
                       note="theory = exact SGD risk of the same W draws, same frontier fit and window")
-        records.append(comparison(f"eta[{label}]", eta_m, eta_ci, eta_t, asymptotic=co.eta, **common))
-        records.append(comparison(f"xi[{label}]", xi_m, xi_ci, xi_t, asymptotic=co.xi, **common))
+        records.append(comparison(f"eta[{label}]", eta_m, eta_ci, eta_t, asymptotic=declared["eta"].value, **common))
+        records.append(comparison(f"xi[{label}]", xi_m, xi_ci, xi_t, asymptotic=declared["xi"].value, **common))
         for d in dims:
             A = pc["runs"][d].arrays
             ok = ~A["diverged"].astype(bool)
             late = A["steps"] >= s.t_min
             sim_m, th_m = A["risk"][ok][:, late], A["theory_risk"][ok][:, late]
             ratio = (sim_m.mean(0) / th_m.mean(0)).mean()
-            rng = np.random.default_rng(s.seed + d)
-            idx = rng.integers(0, sim_m.shape[0], (s.n_boot, sim_m.shape[0]))
+            idx = resample_indices(sim_m.shape[0], s.n_boot, s.seed + d)
             bs = (sim_m[idx].mean(1) / th_m[idx].mean(1)).mean(1)
             records.append(comparison(f"sim_over_theory[{label} d={d}]", float(ratio),
-                                      np.quantile(bs, [0.025, 0.975]), 1.0, tol=s.ratio_tol,
+                                      percentile_ci(bs, 0.95), 1.0, tol=s.ratio_tol,
                                       t_min=s.t_min, members=int(ok.sum())))
     return records
 

@@ -1,7 +1,8 @@
 """``sgd-powerlaw``: online SGD on power-law linear regression, loss vs time.
 
-Theory: the exact per-mode SGD recursion (:mod:`scalesim.theory.linear_sgd`) and the
-time-limited exponent ``(a - 1)/b`` (random_features.md §0, §3.4). Members are
+Theory: the exact per-mode SGD recursion (:mod:`scalesim.theory.linear_sgd`) and the declared
+time exponent ``min((a - 1)/b, 2 - 1/b)`` (:func:`scalesim.theory.linear_sgd.exponents`;
+Paquette et al. 2024, Bordelon et al. 2024). Members are
 ``a_values x seeds`` in one compiled program per dimension ``d``; the learning rate is
 ``eta = lr_scale / tr(K)`` per member (stable: ``||K|| < 1`` is checked before training).
 """
@@ -12,16 +13,16 @@ import dataclasses
 import time
 
 import numpy as np
-import optax
 
-from ..validate import check_positive_ints, check_range, check_unique
 from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent, fit_power_law
 from ..fit.records import comparison
 from ..models import linear_sgd as model
 from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
+from ..stats import percentile_ci, resample_indices
 from ..theory import linear_sgd as theory
+from ..validate import check_positive_ints, check_range, check_unique
 from .base import Experiment
 
 __all__ = ["Settings", "Point", "EXPERIMENT"]
@@ -56,8 +57,7 @@ class Settings:
             check_range("a_values", a, 1.0, None, lo_open=True)
         check_range("b", self.b, 0.0, None, lo_open=True)
         check_positive_ints("seeds", self.seeds)
-        if self.seeds < 2:
-            raise ValueError(f"seeds must be >= 2 for a bootstrap CI; got {self.seeds}")
+        check_range("seeds", self.seeds, 2)  # a bootstrap CI needs two members
         check_positive_ints("steps", self.steps)
         check_positive_ints("batch", self.batch)
         check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
@@ -84,10 +84,6 @@ def sweep(s: Settings) -> list[Point]:
     return [Point(d) for d in s.dims]
 
 
-def _sgd(h: model.Hyper):
-    return optax.sgd(h.lr)
-
-
 def _eta(d: int, b: float, lr_scale: float) -> float:
     return lr_scale / float(np.sum(np.arange(1, d + 1, dtype=float) ** -b))
 
@@ -107,7 +103,7 @@ def run_point(p: Point, s: Settings):
     rec = geometric_steps(s.steps, 40)
     t0 = time.perf_counter()
     res = train_ensemble(
-        model.MODEL, model.Config(d=p.d), hyper, _sgd, key=root_key(s.seed),
+        model.MODEL, model.Config(d=p.d), hyper, model.sgd, key=root_key(s.seed),
         steps=s.steps, batch_size=s.batch, record_steps=rec, member_ids=member_ids,
     )
     wall = time.perf_counter() - t0
@@ -157,7 +153,7 @@ def summarize(runs, s: Settings) -> list[dict]:
             ok = warn_diverged(A["diverged"][sel], A["seed"][sel], label)
             mse, excess = A["mse"][sel][ok], A["excess"][sel][ok]
             th = A["theory_mse"][j]
-            expected = float(theory.sgd_time_exponent(av, s.b))
+            expected = theory.exponents(a=float(av), b=s.b)["time"]
             window = [float(steps[win].min()), float(steps[win].max())] if win.any() else []
             if win.sum() >= 3 and ok.sum() >= 2:
                 boot = bootstrap_exponent(steps[win], excess[:, win], "power", n_boot=s.n_boot, seed=s.seed + j)
@@ -168,18 +164,16 @@ def summarize(runs, s: Settings) -> list[dict]:
             records.append(
                 comparison(
                     f"time_exponent[{label}]", measured, ci, expected,
-                    tol=s.exponent_rtol * expected, recursion_window_fit=finite,
+                    tol=s.exponent_rtol * expected.value, recursion_window_fit=finite,
                     window=window, members=int(ok.sum()),
                 )
             )
             late = steps >= 30
             ratios = mse[:, late] / th[late][None, :]
-            rng = np.random.default_rng(s.seed + j)
-            idx = rng.integers(0, ratios.shape[0], (s.n_boot, ratios.shape[0]))
-            bs = ratios[idx].mean(1).mean(1)
+            bs = ratios[resample_indices(ratios.shape[0], s.n_boot, s.seed + j)].mean(1).mean(1)
             records.append(
                 comparison(
-                    f"sim_over_recursion[{label}]", float(ratios.mean()), np.quantile(bs, [0.025, 0.975]), 1.0,
+                    f"sim_over_recursion[{label}]", float(ratios.mean()), percentile_ci(bs, 0.95), 1.0,
                     tol=s.ratio_tol, t_min=30,
                 )
             )

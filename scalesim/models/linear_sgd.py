@@ -5,10 +5,10 @@ task power ``theta*_k^2 lambda_k = k^-a``, i.e. ``theta*_k = k^{-(a-b)/2}``; lab
 ``y = x . theta* + sigma * eps``. The student starts at ``theta = 0`` and takes batch-mean SGD
 steps on ``(1/2) mean (x . theta - y)^2`` with fresh data every step (one-pass SGD).
 
-In the generic notation of ``shared/research/random_features.md`` §0 this is the
-``(a, b)`` model: Bordelon, Atanasov & Pehlevan 2024 (``L ~ t^-(a-1)/b``) and Paquette et al.
-2024 (PLRF with ``a = 2alpha + 2beta``, ``b = 2alpha``) at infinite width. The exact
-expected-loss recursion is in :mod:`scalesim.theory.linear_sgd`.
+In the generic ``(a, b)`` notation of the random-feature family (spectrum ``k^-b``, task power
+``k^-a``) this is the model of Bordelon, Atanasov & Pehlevan 2024 (``L ~ t^-(a-1)/b``) and of
+Paquette et al. 2024 (PLRF with ``a = 2alpha + 2beta``, ``b = 2alpha``) at infinite width. The
+exact expected-loss recursion is in :mod:`scalesim.theory.linear_sgd`.
 
 The exponents ``a``, ``b``, the noise ``sigma`` and the learning rate ``lr`` are per-member
 hyperparameters (:class:`Hyper`), so one compiled program trains every combination.
@@ -21,11 +21,17 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 
-from ..validate import check_choice, check_positive_ints
 from ..engine import Model
+from ..spectra import power_law
+from ..validate import check_choice, check_nonneg, check_positive_ints, check_range
 
-__all__ = ["Config", "Hyper", "MODEL", "spectrum", "teacher", "init", "sample", "loss", "metrics", "make_hyper"]
+__all__ = ["Config", "Hyper", "MODEL", "PAPERS", "example", "sgd", "spectrum", "teacher", "init", "sample", "loss",
+           "metrics", "make_hyper"]
+
+PAPERS = ("bordelon2024dynamical", "paquette2024phases")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,31 +58,54 @@ class Hyper(NamedTuple):
 def make_hyper(lr, a, b, sigma=0.0) -> Hyper:
     """Broadcast scalars/arrays to a per-member :class:`Hyper` of equal-length 1-D arrays.
 
-    Raises ``ValueError`` (naming the field) for ``lr <= 0``, ``a <= 1``, ``b <= 0`` or ``sigma < 0``.
-    """
-    import numpy as np
+    Args:
+      lr: SGD learning rate (> 0).
+      a: task-power exponent (> 1: the excess risk decays).
+      b: spectrum exponent (> 0).
+      sigma: label-noise standard deviation (>= 0).
 
+    Returns:
+      :class:`Hyper` of float arrays ``[M]`` (float64 under x64); ``ValueError`` naming the field
+      for an out-of-range value.
+    """
     arrs = [np.atleast_1d(np.asarray(v, dtype=float)) for v in (lr, a, b, sigma)]
     m = max(x.size for x in arrs)
     arrs = [np.broadcast_to(x, (m,)) for x in arrs]
-    for name, x, lo in (("lr", arrs[0], 0.0), ("a", arrs[1], 1.0), ("b", arrs[2], 0.0)):
-        if not np.all(np.isfinite(x)) or np.any(x <= lo):
-            raise ValueError(f"{name} must be > {lo:g} (finite); got {x.tolist()}")
-    if not np.all(np.isfinite(arrs[3])) or np.any(arrs[3] < 0):
-        raise ValueError(f"sigma must be >= 0; got {arrs[3].tolist()}")
+    check_range("lr", arrs[0], 0.0, lo_open=True)
+    check_range("a", arrs[1], 1.0, lo_open=True)
+    check_range("b", arrs[2], 0.0, lo_open=True)
+    check_nonneg("sigma", arrs[3])
     return Hyper(*(jnp.asarray(x) for x in arrs))
 
 
+def sgd(hyper: Hyper):
+    """``optax.sgd(hyper.lr)``: batch-mean one-pass SGD (a module-level factory: compilations are cached)."""
+    return optax.sgd(hyper.lr)
+
+
 def spectrum(d: int, b, dtype=jnp.float32):
-    """``lambda_k = k^-b``, k = 1..d."""
-    k = jnp.arange(1, d + 1, dtype=dtype)
-    return k ** (-jnp.asarray(b, dtype))
+    """Feature-covariance eigenvalues ``lambda_k = k^-b``, k = 1..d (Bordelon et al. 2024, Sec. 2).
+
+    Args:
+      d: number of modes (static). b: spectrum exponent (may be traced). dtype: float dtype.
+
+    Returns:
+      ``[d]``.
+    """
+    return power_law(d, b, dtype=dtype)
 
 
 def teacher(d: int, a, b, dtype=jnp.float32):
-    """``theta*_k = k^{-(a-b)/2}`` so that the task power is ``theta*_k^2 lambda_k = k^-a``."""
-    k = jnp.arange(1, d + 1, dtype=dtype)
-    return k ** (-(jnp.asarray(a, dtype) - jnp.asarray(b, dtype)) / 2)
+    """Teacher ``theta*_k = k^{-(a-b)/2}``: the task power is ``theta*_k^2 lambda_k = k^-a``.
+
+    Args:
+      d: number of modes (static). a, b: task-power and spectrum exponents (may be traced).
+      dtype: float dtype.
+
+    Returns:
+      ``[d]``.
+    """
+    return power_law(d, (jnp.asarray(a, dtype) - jnp.asarray(b, dtype)) / 2, dtype=dtype)
 
 
 def init(key, cfg: Config, hyper: Hyper):
@@ -111,3 +140,11 @@ def metrics(theta, cfg: Config, hyper: Hyper):
 
 
 MODEL = Model(init=init, sample=sample, loss=loss, metrics=metrics, name="linear_sgd")
+
+
+def example(dtype: str = "float32") -> dict:
+    """A small case for the conformance suite: d = 16, three members (three task exponents,
+    learning rates and noise levels), 20 SGD steps at batch 4."""
+    return {"cfg": Config(d=16, dtype=dtype),
+            "hyper": make_hyper(lr=[0.05, 0.1, 0.2], a=[2.0, 2.5, 3.0], b=1.5, sigma=[0.0, 0.1, 0.2]),
+            "optimizer": sgd, "steps": 20, "batch_size": 4}

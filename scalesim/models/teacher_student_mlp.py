@@ -1,7 +1,7 @@
 """Teacher–student MLP on inputs of intrinsic dimension ``d``: the resolution-limited law.
 
 Setup (after Bahri, Dyer, Kaplan, Lee & Sharma 2021, "Explaining Neural Scaling Laws",
-arXiv 2102.06701, §3 teacher–student; ``shared/research/random_features.md`` §1):
+arXiv 2102.06701, Sec. 3 teacher–student):
 
 - inputs ``z`` uniform on the cube ``[-1, 1]^d`` (the d-dimensional data manifold), embedded
   linearly in an ambient space of dimension ``ambient >= d`` by a fixed Gaussian matrix
@@ -21,7 +21,7 @@ test MSE on ``n_test`` fresh points of the same data seed, normalised by the tea
 variance on those points (so ``test_nmse = 1`` is the trivial predictor's loss).
 
 The student's parameter count is held fixed (``P`` large against ``D``: the hierarchy
-``1 << D << P`` of the resolution-limited regime, Bahri §2.2).
+``1 << D << P`` of the resolution-limited regime, Bahri et al. Sec. 2.2).
 """
 
 from __future__ import annotations
@@ -32,15 +32,18 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from ..validate import check_choice, check_positive_ints, check_range
 from ..engine import Model
 from ..rng import stream
+from ..validate import check_choice, check_nonneg, check_positive_ints, check_range
 
 __all__ = [
     "Config",
     "Hyper",
     "MODEL",
+    "PAPERS",
+    "example",
     "make_hyper",
     "teacher_params",
     "teacher_fn",
@@ -51,16 +54,24 @@ __all__ = [
     "sample",
     "loss",
     "metrics",
+    "adam",
 ]
+
+PAPERS = ("bahri2021explaining",)
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Static sizes (changing one recompiles).
 
-    ``d``: intrinsic input dimension; ``ambient``: embedding dimension (>= d);
-    ``teacher_width``: hidden units k of the tanh teacher; ``teacher_scale``: its weight scale;
-    ``width``/``depth``: the ReLU student; ``n_test``: test points; ``dtype``: training precision.
+    Attributes:
+      d: intrinsic input dimension.
+      ambient: embedding dimension (>= d; the student's input size).
+      teacher_width: hidden units k of the tanh teacher.
+      teacher_scale: the teacher's weight scale (dimensionless).
+      width, depth: hidden width and number of hidden layers of the ReLU student.
+      n_test: test points per data seed.
+      dtype: training precision (``"float32"`` or ``"float64"``).
     """
 
     d: int = 2
@@ -75,8 +86,7 @@ class Config:
     def __post_init__(self):
         check_positive_ints("d", self.d)
         check_positive_ints("ambient", self.ambient)
-        if self.ambient < self.d:
-            raise ValueError(f"ambient must be >= d = {self.d}; got {self.ambient}")
+        check_range("ambient", self.ambient, self.d)
         check_positive_ints("teacher_width", self.teacher_width)
         check_range("teacher_scale", self.teacher_scale, 0.0, None, lo_open=True)
         check_positive_ints("width", self.width)
@@ -94,18 +104,28 @@ class Hyper(NamedTuple):
 
 
 def make_hyper(lr, n_train, data_seed) -> Hyper:
-    """Broadcast to equal-length 1-D arrays; ``ValueError`` for ``lr <= 0``, ``D < 1``, seed < 0."""
+    """Broadcast to equal-length 1-D member arrays, with validation.
+
+    Args:
+      lr: learning rate (> 0).
+      n_train: training-set size D (integer >= 1).
+      data_seed: seed of the teacher and data (integer >= 0).
+
+    Returns:
+      :class:`Hyper`: lr float ``[M]``, n_train and data_seed int32 ``[M]``; ``ValueError``
+      naming the field for an out-of-range or non-integer value.
+    """
     lr = np.atleast_1d(np.asarray(lr, dtype=float))
     n = np.atleast_1d(np.asarray(n_train))
     s = np.atleast_1d(np.asarray(data_seed))
     m = max(lr.size, n.size, s.size)
     lr, n, s = (np.broadcast_to(x, (m,)) for x in (lr, n, s))
-    if not np.all(np.isfinite(lr)) or np.any(lr <= 0):
-        raise ValueError(f"lr must be > 0 (finite); got {lr.tolist()}")
-    if np.any(n != np.round(n)) or np.any(n < 1):
-        raise ValueError(f"n_train must be integers >= 1; got {n.tolist()}")
-    if np.any(s != np.round(s)) or np.any(s < 0):
-        raise ValueError(f"data_seed must be integers >= 0; got {s.tolist()}")
+    check_range("lr", lr, 0.0, lo_open=True)
+    check_range("n_train", n, 1)
+    check_nonneg("data_seed", s)
+    for name, x in (("n_train", n), ("data_seed", s)):
+        if np.any(x != np.round(x)):
+            raise ValueError(f"{name} must be integers; got {x.tolist()}")
     return Hyper(jnp.asarray(lr), jnp.asarray(n.astype(np.int32)), jnp.asarray(s.astype(np.int32)))
 
 
@@ -114,7 +134,20 @@ def _seed_key(data_seed):
 
 
 def teacher_params(cfg: Config, data_seed, dtype=None):
-    """``(W [k, d], c [k], v [k])`` of the tanh teacher, and the embedding ``Q [ambient, d]``."""
+    """The fixed random tanh teacher and the input embedding of one data seed.
+
+    Weights are drawn in float32 and cast, so every dtype sees the same teacher:
+    ``W ~ N(0, scale^2 / d)``, ``c ~ N(0, scale^2 / 4)``, ``v ~ N(0, 1)``; the embedding is
+    ``Q ~ N(0, 1/ambient)`` (``E[Q^T Q] = I``), or the identity when ``ambient == d``.
+
+    Args:
+      cfg: :class:`Config`.
+      data_seed: integer seed (may be traced).
+      dtype: output dtype (default ``cfg.dtype``).
+
+    Returns:
+      ``((W [k, d], c [k], v [k]), Q [ambient, d])``.
+    """
     dt = jnp.dtype(cfg.dtype if dtype is None else dtype)
     kw, kc, kv, kq = jax.random.split(stream(_seed_key(data_seed), "teacher"), 4)
     k, d = cfg.teacher_width, cfg.d
@@ -130,13 +163,32 @@ def teacher_params(cfg: Config, data_seed, dtype=None):
 
 
 def teacher_fn(tparams, z):
-    """``F(z) = v . tanh(W z + c) / sqrt(k)`` on intrinsic coordinates ``z [..., d]``."""
+    """Teacher output ``F(z) = v . tanh(W z + c) / sqrt(k)`` (Bahri et al. 2021, Sec. 3 setup).
+
+    Args:
+      tparams: ``(W, c, v)`` from :func:`teacher_params`.
+      z: intrinsic coordinates ``[n, d]``.
+
+    Returns:
+      ``[n]``.
+    """
     w, c, v = tparams
-    return jnp.tanh(z @ w.T + c) @ v / float(np.sqrt(v.shape[0]))
+    return jnp.tanh(z @ w.T + c[None, :]) @ v / float(np.sqrt(v.shape[0]))
 
 
 def inputs(cfg: Config, data_seed, split: str, idx, dtype=None):
-    """Intrinsic points ``z [n, d]`` uniform on ``[-1, 1]^d``: point ``idx[j]`` of ``split``."""
+    """Intrinsic points uniform on the cube ``[-1, 1]^d``, drawn in float32 and cast.
+
+    Args:
+      cfg: :class:`Config`.
+      data_seed: integer seed (may be traced).
+      split: stream name (``"train"`` or ``"test"``).
+      idx: point indices ``[n]``; point ``j`` of a split is the same for every call.
+      dtype: output dtype (default ``cfg.dtype``).
+
+    Returns:
+      ``z [n, d]``.
+    """
     dt = jnp.dtype(cfg.dtype if dtype is None else dtype)
     base = stream(_seed_key(data_seed), split)
     return jax.vmap(lambda j: jax.random.uniform(jax.random.fold_in(base, j), (cfg.d,), jnp.float32, -1.0, 1.0))(idx).astype(dt)
@@ -149,16 +201,24 @@ def _labelled(cfg: Config, data_seed, split, idx, dt):
 
 
 def student_fn(params, x):
-    """ReLU MLP: ``params = [(W_1, b_1), ..., (W_L, b_L), (w_out, b_out)]``."""
+    """The ReLU student MLP.
+
+    Args:
+      params: ``[(W_1, b_1), ..., (W_L, b_L), (w_out, b_out)]`` (:func:`init`).
+      x: ambient inputs ``[n, ambient]``.
+
+    Returns:
+      outputs ``[n]``.
+    """
     h = x
     for w, b in params[:-1]:
-        h = jax.nn.relu(h @ w + b)
+        h = jax.nn.relu(h @ w + b[None, :])
     w, b = params[-1]
     return h @ w + b
 
 
 def n_params(cfg: Config) -> int:
-    """Number of student parameters P."""
+    """Number of student parameters P (weights and biases of every layer)."""
     sizes = [cfg.ambient] + [cfg.width] * cfg.depth + [1]
     return int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
 
@@ -200,3 +260,16 @@ def metrics(params, cfg: Config, hyper: Hyper):
 
 
 MODEL = Model(init=init, sample=sample, loss=loss, metrics=metrics, name="teacher_student_mlp")
+
+
+def adam(hyper: Hyper):
+    """``optax.adam(hyper.lr)`` at a constant learning rate (the conformance example's optimizer)."""
+    return optax.adam(hyper.lr)
+
+
+def example(dtype: str = "float32") -> dict:
+    """A small case for the conformance suite: d = 2 embedded in 4 dimensions, a 4-unit teacher,
+    an 8-wide depth-2 student, two members (D = 8, 16; two data seeds), 20 Adam steps at batch 4."""
+    return {"cfg": Config(d=2, ambient=4, teacher_width=4, width=8, depth=2, n_test=32, dtype=dtype),
+            "hyper": make_hyper([1e-3, 2e-3], [8, 16], [0, 1]), "optimizer": adam, "steps": 20,
+            "batch_size": 4}

@@ -3,7 +3,7 @@
 For batch-mean SGD ``theta <- theta - (eta/B) sum_i x_i (x_i . theta - y_i)`` with Gaussian
 features of covariance eigenvalues ``lambda_k`` and label noise of variance ``sigma^2``, the
 per-mode errors ``C_k = E[(theta - theta*)_k^2]`` obey exactly (Wick's theorem; Bordelon &
-Pehlevan 2022; ``shared/research/random_features.md`` §3.4)::
+Pehlevan 2022, "Learning curves for SGD on structured features", Sec. 3)::
 
     C_k(t+1) = (1 - 2 eta lam_k + (1 + 1/B) eta^2 lam_k^2) C_k(t)
                + (eta^2 / B) lam_k (sum_l lam_l C_l(t) + sigma^2)
@@ -11,22 +11,28 @@ Pehlevan 2022; ``shared/research/random_features.md`` §3.4)::
 
 i.e. ``C(t+1) = A C(t) + g`` with the *symmetric* ``A = diag(s) + (eta^2/B) lam lam^T``.
 :func:`sgd_risk` steps it with ``lax.scan``; :func:`sgd_risk_at` evaluates any ``t`` in
-closed form from one ``eigh`` of ``A`` (random_features.md §4.x). Both are float64,
-jit/vmap-able and differentiable in ``eta``, ``lam`` and the initial errors.
+closed form from one ``eigh`` of ``A``. Both are float64, jit/vmap-able and differentiable in
+``eta``, ``lam`` and the initial errors.
 
-Declared exponents (generic ``(a, b)`` notation, random_features.md §0): time-limited
-``L ~ t^-(a-1)/b`` (Paquette et al. 2024 ``F_pp``; Bordelon et al. 2024).
+Declared exponents (:func:`exponents`; spectrum ``lambda_k = k^-b``, task power
+``theta*_k^2 lambda_k = k^-a``): time-limited ``L ~ t^-(a-1)/b`` (Paquette et al. 2024 ``F_pp``;
+Bordelon, Atanasov & Pehlevan 2024), slowed to ``t^-(2 - 1/b)`` by SGD noise when ``a > 2b``.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.special import gamma
+
 from scalesim.precision import as_float
+from scalesim.prediction import Prediction, prediction
+from scalesim.spectra import power_law
+from scalesim.validate import check_range
 
 __all__ = [
+    "PAPERS",
+    "exponents",
     "sgd_risk",
     "sgd_risk_at",
     "kernel_norm",
@@ -34,16 +40,55 @@ __all__ = [
     "sgd_time_exponent",
     "time_limited_risk",
     "power_law_problem",
-    "EXPONENTS",
 ]
+
+PAPERS = ("paquette2024phases", "bordelon2024dynamical")
+
+
+def exponents(a: float | None = None, b: float | None = None) -> dict[str, Prediction]:
+    """The time exponents of one-pass SGD on the power-law problem (``L - sigma^2 ~ t^-exponent``).
+
+    Args:
+      a: task-power exponent (> 1); b: spectrum exponent (> 0). Without them nothing is
+        predicted (the exponents depend on both).
+
+    Returns:
+      name -> :class:`~scalesim.prediction.Prediction`:
+
+      - "time_gradient_flow": ``(a - 1)/b`` (:func:`time_exponent`), the signal term
+        (Paquette et al. 2024 ``F_pp``; Bordelon, Atanasov & Pehlevan 2024, Sec. 3);
+      - "time": ``min((a - 1)/b, 2 - 1/b)`` (:func:`sgd_time_exponent`), the slower of the signal
+        and the SGD-noise term (Paquette et al. 2024 ``K_pp`` with ``b = 2 alpha``).
+    """
+    if a is None and b is None:
+        return {}
+    if a is None or b is None:
+        raise ValueError("a and b must be given together")
+    _check_exponents(a, b)
+    params = {"a": a, "b": b}
+    window = "infinite width (finite d: while (2 eta t)^(1/b) << d), eta ||K|| < 1, t >> 1"
+    return {
+        "time_gradient_flow": prediction(__name__, params, "time_gradient_flow", float(time_exponent(a, b)),
+                                         "(a - 1)/b", window + ", no SGD noise (a < 2b)",
+                                         "Paquette et al. 2024 (arXiv 2405.15074), F_pp; Bordelon et al. 2024"),
+        "time": prediction(__name__, params, "time", float(sgd_time_exponent(a, b)), "min((a - 1)/b, 2 - 1/b)",
+                           window, "Paquette et al. 2024 (arXiv 2405.15074), F_pp and K_pp, in (a, b) notation"),
+    }
 
 
 def kernel_norm(lam, eta, batch):
     """Volterra kernel norm ``||K|| = (eta/B) sum_k lam_k / (2 - (1 + 1/B) eta lam_k)``.
 
     SGD is stable iff ``||K|| < 1`` and ``eta lam_max < 2B/(B+1)``; the noise floor is
-    inflated by ``1/(1 - ||K||)`` (Paquette et al. 2024; random_features.md §4.x). Returns
-    ``inf`` when ``eta lam_max >= 2B/(B+1)``.
+    inflated by ``1/(1 - ||K||)`` (Paquette et al. 2024, arXiv 2405.15074, Volterra kernel).
+
+    Args:
+      lam: feature-covariance eigenvalues ``[d]``.
+      eta: learning rate (units of 1/lam).
+      batch: batch size B.
+
+    Returns:
+      scalar ``||K||``; ``inf`` when ``eta lam_max >= 2B/(B+1)``.
     """
     lam, eta = as_float(lam), as_float(eta)
     denom = 2 - (1 + 1 / batch) * eta * lam
@@ -61,10 +106,16 @@ def _recursion_parts(lam, eta, batch, sigma2):
 def sgd_risk(lam, c0, eta, batch: int, sigma2, steps: int):
     """Expected population MSE ``E[MSE](t)`` for ``t = 0..steps`` by exact stepping (``[steps+1]``).
 
+    The per-mode recursion of the module docstring (Bordelon & Pehlevan 2022, Sec. 3).
+
     Args:
       lam: feature-covariance eigenvalues ``[d]``.
       c0: initial per-mode squared errors ``[d]`` (``theta*_k^2`` for ``theta_0 = 0``).
       eta: learning rate; batch: batch size B (static); sigma2: label-noise variance.
+      steps: number of steps (static).
+
+    Returns:
+      expected MSE ``[steps + 1]`` (noise included).
     """
     lam, c0, eta, sigma2 = as_float(lam), as_float(c0), as_float(eta), as_float(sigma2)
     s, coup, g = _recursion_parts(lam, eta, batch, sigma2)
@@ -81,7 +132,15 @@ def sgd_risk_at(lam, c0, eta, batch: int, sigma2, t):
     """``E[MSE](t)`` at arbitrary step counts ``t`` (array) from one ``eigh`` of ``A``.
 
     ``C(t) = C_inf + A^t (C_0 - C_inf)`` with ``C_inf = (I - A)^{-1} g``; exact to round-off
-    against :func:`sgd_risk` when SGD is stable (random_features.md §4.x).
+    against :func:`sgd_risk` when SGD is stable (``A`` is the recursion matrix of the module
+    docstring; Bordelon & Pehlevan 2022, Sec. 3).
+
+    Args:
+      lam, c0, eta, batch, sigma2: as in :func:`sgd_risk`.
+      t: step counts (array of any shape; non-integer values interpolate ``|mu|^t``).
+
+    Returns:
+      expected MSE with the shape of ``t``.
     """
     lam, c0, eta, sigma2 = as_float(lam), as_float(c0), as_float(eta), as_float(sigma2)
     s, coup, g = _recursion_parts(lam, eta, batch, sigma2)
@@ -99,11 +158,17 @@ def sgd_risk_at(lam, c0, eta, batch: int, sigma2, t):
 
 
 def time_exponent(a, b):
-    """Time-limited exponent ``(a - 1)/b`` of ``L ~ t^-(a-1)/b`` (random_features.md §0).
+    """Time-limited exponent ``(a - 1)/b`` of ``L ~ t^-(a-1)/b`` (Bordelon et al. 2024, Sec. 3).
 
     This is the gradient-flow ("F_pp") exponent. SGD noise adds a term decaying as
     ``t^-(2 - 1/b)`` (Paquette et al. 2024's ``K_pp`` with ``b = 2 alpha``), which dominates
     when ``a > 2b``; see :func:`sgd_time_exponent`.
+
+    Args:
+      a: task-power exponent; b: spectrum exponent (may be traced).
+
+    Returns:
+      ``(a - 1)/b`` (float array).
     """
     return (as_float(a) - 1) / as_float(b)
 
@@ -111,8 +176,14 @@ def time_exponent(a, b):
 def sgd_time_exponent(a, b):
     """``min((a-1)/b, 2 - 1/b)``: the slower of the signal (F_pp) and SGD-noise (K_pp) terms.
 
-    [D] from the asymptotics of Paquette et al. 2024 (random_features.md §4, term table) in
-    the generic notation; at ``a = 2b`` the two coincide.
+    From the asymptotics of the loss terms of Paquette et al. 2024 (arXiv 2405.15074) with
+    ``a = 2 alpha + 2 beta``, ``b = 2 alpha``; at ``a = 2b`` the two coincide.
+
+    Args:
+      a: task-power exponent; b: spectrum exponent (may be traced).
+
+    Returns:
+      the exponent (float array).
     """
     return jnp.minimum(time_exponent(a, b), 2 - 1 / as_float(b))
 
@@ -121,7 +192,14 @@ def time_limited_risk(a, b, eta_t):
     """Continuum gradient-flow asymptote ``(1/b) Gamma((a-1)/b) (2 eta t)^{-(a-1)/b}``.
 
     From ``sum_k k^-a exp(-2 eta t k^-b) ~ int dk k^-a exp(-2 eta t k^-b)`` (infinite width, no
-    SGD noise); the leading term of Paquette et al. 2024's ``F_pp`` in the generic notation.
+    SGD noise); the leading term of Paquette et al. 2024's ``F_pp`` in the ``(a, b)`` notation.
+
+    Args:
+      a: task-power exponent (> 1); b: spectrum exponent (> 0).
+      eta_t: learning rate times steps (array).
+
+    Returns:
+      excess risk with the shape of ``eta_t``.
     """
     a, b, eta_t = as_float(a), as_float(b), as_float(eta_t)
     e = (a - 1) / b
@@ -131,21 +209,20 @@ def time_limited_risk(a, b, eta_t):
 def power_law_problem(d: int, a, b):
     """``(lam, c0)`` of the power-law problem: ``lam_k = k^-b``, ``c0_k = theta*_k^2 = k^-(a-b)``.
 
-    Concrete (non-traced) exponents are validated: ``a > 1`` and ``b > 0``, else ``ValueError``.
+    The problem of :mod:`scalesim.models.linear_sgd` started at ``theta_0 = 0``.
+
+    Args:
+      d: number of modes (static).
+      a: task-power exponent (> 1); b: spectrum exponent (> 0); concrete values are validated
+        (``ValueError``), traced ones are not.
+
+    Returns:
+      ``(lam, c0)``, each ``[d]`` in :func:`scalesim.precision.float_dtype`.
     """
-    if not any(isinstance(v, jax.core.Tracer) for v in (a, b)):
-        _check_exponents(a, b)
-    k = jnp.arange(1, d + 1, dtype=as_float(0.0).dtype)
-    return k ** (-as_float(b)), k ** (-(as_float(a) - as_float(b)))
+    _check_exponents(a, b)
+    return power_law(d, as_float(b)), power_law(d, as_float(a) - as_float(b))
 
 
 def _check_exponents(a, b):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if np.any(~np.isfinite(a)) or np.any(a <= 1):
-        raise ValueError(f"a must be > 1 for a decaying time-limited law; got {a.tolist()}")
-    if np.any(~np.isfinite(b)) or np.any(b <= 0):
-        raise ValueError(f"b must be > 0; got {b.tolist()}")
-
-
-EXPONENTS = {"time": sgd_time_exponent}
-"""Exponents this theory predicts, by axis (``L ~ axis^-exponent``)."""
+    check_range("a", a, 1.0, lo_open=True)  # a > 1: the time-limited law decays
+    check_range("b", b, 0.0, lo_open=True)

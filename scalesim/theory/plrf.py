@@ -2,56 +2,112 @@
 
 PLRF: ``x_j ~ N(0, j^-2 alpha)`` (j <= v), target ``<x, b>`` with ``b_j = j^-beta``, features
 ``W^T x`` with ``W_ij ~ N(0, 1/d)``; risk ``P(theta) = (1/2) E(<W^T x, theta> - <x, b>)^2``.
-Generic notation (notes §0): ``a = 2 alpha + 2 beta``, ``b = 2 alpha``.
+In the ``(a, b)`` notation of :mod:`scalesim.theory.random_features`: ``a = 2 alpha + 2 beta``,
+``b = 2 alpha``.
 
-* :func:`plrf_f0` — the approximation floor F_0 (risk at t = inf) as the §3.2 deterministic
-  equivalent at N = d, P = inf (notes §3.3 [D], checked [C]); :func:`plrf_f0_continuum` is
-  Paquette et al.'s own continuum kappa formula (``theory_limit_loss`` in their code).
+* :func:`plrf_f0` — the approximation floor F_0 (risk at t = inf) as the linear-RF
+  deterministic equivalent at N = d, P = inf; :func:`plrf_f0_continuum` is Paquette et al.'s
+  own continuum kappa formula (``theory_limit_loss`` in their code).
 * :func:`plrf_sgd_risk` — expected one-pass SGD risk of one drawn W, exactly: conditional on W
   the task is Gaussian least squares with covariance ``K = W^T D W`` and label-noise variance
-  ``2 P*`` (notes §3.4), evaluated in closed form with one ``eigh``
+  ``2 P*``, evaluated in closed form with one ``eigh``
   (:func:`scalesim.theory.linear_sgd.sgd_risk_at`, the recursion is not duplicated here).
 * :func:`paquette_phase`, :func:`compute_optimal_exponents` — the phase diagram and the
-  compute-optimal exponents ``d* ~ f^xi``, ``P* ~ f^-eta`` (``f = d t`` at fixed batch).
+  compute-optimal exponents ``d* ~ f^xi``, ``P* ~ f^-eta`` (``f = d t`` at fixed batch),
+  declared by :func:`exponents`.
 """
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 
+from scalesim.precision import as_float, float_dtype
+from scalesim.prediction import Prediction, prediction
+from scalesim.spectra import power_law
 from scalesim.theory import linear_sgd
 from scalesim.theory import random_features as rf
-from scalesim.precision import as_float, float_dtype
-from scalesim.validate import check_range
+from scalesim.validate import check_range, is_concrete
+
+__all__ = ["PAPERS", "exponents", "plrf_spectrum", "plrf_f0", "plrf_f0_continuum", "plrf_problem", "plrf_sgd_risk",
+           "paquette_phase", "ComputeOptimal", "balance_exponents", "loss_terms", "compute_optimal_exponents"]
+
+PAPERS = ("paquette2024phases",)
+_PAQUETTE = "Paquette, Paquette, Xiao & Pennington 2024 (arXiv 2405.15074)"
 
 
 def _check(alpha, beta):
     check_range("alpha", alpha, lo=0.0, lo_open=True)
     check_range("beta", beta, lo=0.0, lo_open=True)
-    if not isinstance(alpha, jax.core.Tracer) and not isinstance(beta, jax.core.Tracer):
-        if 2 * (float(alpha) + float(beta)) <= 1:
-            raise ValueError(f"alpha + beta must be > 1/2 (PLRF degenerate below), got "
-                             f"alpha={alpha}, beta={beta}")
+    if is_concrete(alpha, beta):  # below 2 (alpha + beta) = 1 the PLRF target is degenerate
+        check_range("alpha + beta", float(alpha) + float(beta), 0.5, lo_open=True)
+
+
+def exponents(alpha: float | None = None, beta: float | None = None) -> dict[str, Prediction]:
+    """Compute-optimal and floor exponents of PLRF + one-pass SGD at phase point (alpha, beta).
+
+    Args:
+      alpha: data exponent (``x_j ~ N(0, j^-2 alpha)``, > 0); beta: target exponent
+        (``b_j = j^-beta``, > 0); ``alpha + beta > 1/2``. Without them nothing is predicted.
+
+    Returns:
+      name -> :class:`~scalesim.prediction.Prediction` (values from
+      :func:`compute_optimal_exponents`; NaN where the sources give none, phase IV):
+
+      - "xi": compute-optimal size ``d* ~ f^xi`` (``f = d B t``);
+      - "eta": compute-optimal risk ``P* ~ f^-eta``;
+      - "floor": ``2 alpha - max(0, 1 - 2 beta)``, ``F_0(d) ~ d^-floor`` (2 alpha > 1).
+    """
+    if alpha is None and beta is None:
+        return {}
+    if alpha is None or beta is None:
+        raise ValueError("alpha and beta must be given together")
+    co = compute_optimal_exponents(alpha, beta)
+    params = {"alpha": alpha, "beta": beta}
+    how = {"derived": "balancing " + " and ".join(t[0] for t in co.terms) if co.terms else "",
+           "quoted": "quoted from the source (lr ~ 1/tr(D), v ~ d)", "open": "not known (phase IV)"}[co.status]
+    valid = f"phase {co.phase}, fixed batch, lr ~ 1/tr(K), f -> inf ({how})"
+    out = {
+        "xi": prediction(__name__, params, "xi", co.xi, "d* ~ f^xi", valid, f"{_PAQUETTE}, Table 2 / Sec. 3"),
+        "eta": prediction(__name__, params, "eta", co.eta, "P*(f) ~ f^-eta", valid, f"{_PAQUETTE}, Table 2 / Sec. 3"),
+    }
+    if 2 * alpha > 1:
+        p, _ = loss_terms(alpha, beta)["F0"]
+        out["floor"] = prediction(__name__, params, "floor", p, "2 alpha - max(0, 1 - 2 beta)",
+                                  "2 alpha > 1, v/d -> inf, d -> inf", f"{_PAQUETTE}, F_0 asymptotics")
+    return out
 
 
 def plrf_spectrum(alpha, beta, v: int):
-    """``(lam_j = j^-2 alpha, w2_j = b_j^2 = j^-2 beta)`` for j = 1..v (differentiable)."""
+    """PLRF input spectrum and squared target coefficients (Paquette et al. 2024, Sec. 2).
+
+    Args:
+      alpha: data exponent (> 0); beta: target exponent (> 0); may be traced (differentiable).
+      v: input dimension (static).
+
+    Returns:
+      ``(lam, w2)``, each ``[v]``: ``lam_j = j^-2 alpha``, ``w2_j = b_j^2 = j^-2 beta``.
+    """
     _check(alpha, beta)
-    j = jnp.arange(1, int(v) + 1, dtype=float_dtype())
-    return j ** (-2.0 * as_float(alpha)), j ** (-2.0 * as_float(beta))
+    return power_law(int(v), 2.0 * as_float(alpha)), power_law(int(v), 2.0 * as_float(beta))
 
 
 def plrf_f0(alpha, beta, d, v: int):
-    """F_0(d): ``(1/2) kappa2 tf(kappa2)`` with ``df1(kappa2) = d`` (notes §3.3, [D] + [C]).
+    """The approximation floor F_0(d) = ``(1/2) kappa2 tf(kappa2)`` with ``df1(kappa2) = d``.
 
-    Equals the ridgeless RF deterministic equivalent at N = d, P = inf, halved (risk = MSE/2).
-    Asymptotically ``F_0 ~ d^(-2 alpha + max(0, 1 - 2 beta))`` (Paquette et al., notes §4).
+    The ridgeless linear-RF deterministic equivalent (:func:`scalesim.theory.random_features.rf_error`)
+    at N = d, P = inf, halved (risk = MSE/2). Asymptotically
+    ``F_0 ~ d^(-2 alpha + max(0, 1 - 2 beta))`` (Paquette et al. 2024, F_0).
+
+    Args:
+      alpha, beta: PLRF exponents. d: model size. v: input dimension (> d).
+
+    Returns:
+      scalar risk (MSE/2).
     """
     if int(v) <= int(d):
-        raise ValueError(f"v must be > d, got v={v}, d={d}")
+        raise ValueError(f"v must be > d = {d}; got {v}")
     lam, w2 = plrf_spectrum(alpha, beta, v)
     return 0.5 * rf.rf_error(lam, w2, d, jnp.inf, 0.0)
 
@@ -61,6 +117,12 @@ def plrf_f0_continuum(alpha, beta, d, v: int):
 
     ``F_0 = (1/2) sum_j j^-2(alpha+beta) / (1 + kappa d^(2 alpha) j^-2 alpha)``,
     ``kappa = c^-2alpha``, ``c = int_0^inf dx/(1 + x^(2 alpha)) = (pi/2alpha)/sin(pi/2alpha)``.
+
+    Args:
+      alpha: data exponent (2 alpha > 1); beta: target exponent. d: model size. v: modes summed.
+
+    Returns:
+      scalar risk (MSE/2).
     """
     _check(alpha, beta)
     check_range("alpha", 2 * alpha, lo=1.0, lo_open=True)
@@ -75,6 +137,12 @@ def plrf_problem(w, alpha, beta):
 
     ``c0_k = (theta* . q_k)^2`` for theta_0 = 0, ``theta* = K^-1 W^T D b``; ``sigma2 = 2 P*`` is
     the MSE of the best predictor (the irreducible error acts as independent Gaussian noise).
+
+    Args:
+      w: embedding ``[v, d]``. alpha, beta: PLRF exponents.
+
+    Returns:
+      ``(lam_K [d], c0 [d], sigma2)``.
     """
     v = w.shape[0]
     dg, w2 = plrf_spectrum(alpha, beta, v)
@@ -91,8 +159,18 @@ def plrf_problem(w, alpha, beta):
 def plrf_sgd_risk(w, alpha, beta, lr_scale, batch: int, t):
     """Exact expected SGD risk (MSE/2) of one W draw at steps ``t``; lr = lr_scale / tr(K).
 
-    Batch-mean one-pass SGD from theta_0 = 0 (notes §3.4); ``sgd_risk_at`` is the lead's closed
-    form (one ``eigh`` of the recursion matrix).  Returns ``(risk[t], lr, kernel_norm)``.
+    Batch-mean one-pass SGD from theta_0 = 0 on the least-squares problem of :func:`plrf_problem`,
+    by the closed form :func:`scalesim.theory.linear_sgd.sgd_risk_at` (one ``eigh`` of the
+    recursion matrix).
+
+    Args:
+      w: embedding ``[v, d]``. alpha, beta: PLRF exponents.
+      lr_scale: learning rate in units of ``1 / tr(K)``.
+      batch: batch size B (static).
+      t: step counts (array).
+
+    Returns:
+      ``(risk [t.shape], lr, kernel_norm)``; SGD is stable when ``kernel_norm < 1``.
     """
     lam, c0, sigma2 = plrf_problem(w, alpha, beta)
     lr = lr_scale / jnp.sum(lam)
@@ -102,7 +180,14 @@ def plrf_sgd_risk(w, alpha, beta, lr_scale, batch: int, t):
 
 # --------------------------------------------------------------------------- phases
 def paquette_phase(alpha: float, beta: float) -> str:
-    """Phase of (alpha, beta) in Paquette et al.'s diagram (notes §4: Ib/Ic [V], others [D])."""
+    """Phase of (alpha, beta) in Paquette et al. 2024's phase diagram (their Fig. 1).
+
+    Args:
+      alpha, beta: PLRF exponents (``alpha + beta > 1/2``).
+
+    Returns:
+      one of ``"Ia"``, ``"Ib"``, ``"Ic"``, ``"II"``, ``"III"``, ``"IV"``, ``"Ib/Ic-boundary"``.
+    """
     _check(alpha, beta)
     if 2 * beta < 1:
         if 2 * alpha > 1:
@@ -116,10 +201,12 @@ def paquette_phase(alpha: float, beta: float) -> str:
 
 
 class ComputeOptimal(NamedTuple):
+    """Compute-optimal exponents of one phase point (:func:`compute_optimal_exponents`)."""
+
     phase: str
     xi: float        # d* ~ f^xi
     eta: float       # P*(f) ~ f^-eta
-    status: str      # "derived" (balanced in balance_exponents) or "quoted" (notes' [D] formula)
+    status: str      # "derived" (balance_exponents), "quoted" (the source's formula) or "open"
     terms: tuple     # the two balanced terms (name, p, q) for derived phases
 
 
@@ -128,6 +215,12 @@ def balance_exponents(term1, term2):
 
     With ``r = f/d`` each term is ``f^-q d^(q-p)``; equating them gives
     ``xi = (q1 - q2) / ((q1 - p1) - (q2 - p2))`` and ``eta = q1 - xi (q1 - p1)``.
+
+    Args:
+      term1, term2: ``(p, q)`` exponent pairs.
+
+    Returns:
+      ``(xi, eta)``.
     """
     (p1, q1), (p2, q2) = term1, term2
     xi = (q1 - q2) / ((q1 - p1) - (q2 - p2))
@@ -135,10 +228,16 @@ def balance_exponents(term1, term2):
 
 
 def loss_terms(alpha: float, beta: float) -> dict:
-    """Exponents (p, q) of the PLRF risk terms ``d^-p r^-q`` (notes §4 term table, 2 alpha > 1).
+    """Exponents (p, q) of the PLRF risk terms ``d^-p r^-q`` (Paquette et al. 2024, 2 alpha > 1).
 
     F_0 ~ d^-(2 alpha - max(0, 1 - 2 beta)); F_pp ~ r^-(2 alpha + 2 beta - 1)/(2 alpha);
     F_ac ~ d^-1 r^-(1 - 1/(2 alpha)) (only for 2 beta > 1); K_pp ~ r^-(2 - 1/(2 alpha)).
+
+    Args:
+      alpha, beta: PLRF exponents.
+
+    Returns:
+      ``{"F0", "Fpp", "Fac", "Kpp"}`` -> ``(p, q)``.
     """
     e = 2 * alpha + 2 * beta - 1
     return {"F0": (2 * alpha - max(0.0, 1 - 2 * beta), 0.0), "Fpp": (0.0, e / (2 * alpha)),
@@ -146,13 +245,19 @@ def loss_terms(alpha: float, beta: float) -> dict:
 
 
 def compute_optimal_exponents(alpha: float, beta: float) -> ComputeOptimal:
-    """Compute-optimal (xi, eta) of PLRF + one-pass SGD at fixed batch (notes §4 table).
+    """Compute-optimal (xi, eta) of PLRF + one-pass SGD at fixed batch (Paquette et al. 2024).
 
     Derived here (by :func:`balance_exponents` on :func:`loss_terms`): Ia (F_pp vs F_0),
-    II (F_pp vs F_ac), III (K_pp vs F_ac) — these reproduce the notes' [D]/[C] table and its
-    continuity at 2 beta = 1 and beta = alpha.  Quoted (notes §4 [D], assuming lr ~ 1/tr(D) and
-    v ~ d; not re-derived here): Ib (xi = 1/2, eta = alpha + beta - 1/2) and Ic.  Phase IV:
-    not known from the sources (NaN).
+    II (F_pp vs F_ac), III (K_pp vs F_ac) — continuous at 2 beta = 1 and beta = alpha.
+    Quoted (assuming lr ~ 1/tr(D) and v ~ d; not re-derived here): Ib (xi = 1/2,
+    eta = alpha + beta - 1/2) and Ic. Phase IV: not known from the sources (NaN).
+    :func:`exponents` declares the result.
+
+    Args:
+      alpha, beta: PLRF exponents.
+
+    Returns:
+      :class:`ComputeOptimal`.
     """
     phase = paquette_phase(alpha, beta)
     t = loss_terms(alpha, beta)

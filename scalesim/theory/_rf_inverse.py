@@ -1,12 +1,15 @@
 """Inverse use of the deterministic equivalents: recover (a, b) from measured learning curves.
 
+Private support code of :mod:`scalesim.theory.random_features`, which re-exports
+:class:`Curve`, :class:`InverseFit`, :func:`curve_prediction` and :func:`fit_exponents`.
+
 Given loss curves of a linear random-feature / kernel problem — loss vs model size N (data
 unlimited), loss vs data size P (width unlimited), or loss vs N at a fixed finite P — fit the
 spectrum exponent ``b`` (``lam_k = k^-b``), the task exponent ``a`` (``w2_k lam_k = A k^-a``) and
-the amplitude ``A`` by Levenberg-Marquardt on log-loss residuals.  The Jacobian is exact:
-``jax.jacfwd`` through :func:`scalesim.theory.random_features.rf_error`, whose root solve is
-differentiated by the implicit function theorem.  This is the simulator's differentiability put
-to work (issue 4, "inverse use").  Exponent conventions: notes §0.
+the amplitude ``A`` by Levenberg-Marquardt on log-loss residuals. The Jacobian is exact:
+``jax.jacfwd`` through the deterministic equivalent
+(:func:`scalesim.theory.random_features.rf_error`), whose root solve is differentiated by the
+implicit function theorem.
 
 Identifiability: the bottleneck exponents alone give ``min(a-1, b)`` (model) and
 ``min(a-1, 2b)`` (data); the full curves (crossovers, prefactors, finite-size shape) carry more
@@ -21,8 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scalesim.theory import random_features as rf
-from scalesim.validate import check_positive, check_nonneg
+from scalesim.precision import float_dtype
+from scalesim.validate import check_choice, check_nonneg, check_positive
+
+from ._rf_equivalent import power_law_spectrum, rf_error_inv
 
 _KINDS = ("model", "data", "rf")
 
@@ -43,8 +48,7 @@ class Curve:
     sigma2: float = 0.0
 
     def __post_init__(self):
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
+        check_choice("kind", self.kind, _KINDS)
         if len(self.x) != len(self.loss) or len(self.x) < 2:
             raise ValueError("x and loss must have the same length >= 2")
         check_positive("x", self.x)
@@ -57,6 +61,9 @@ class Curve:
 
 @dataclasses.dataclass(frozen=True)
 class InverseFit:
+    """Result of :func:`fit_exponents`: fitted exponents and amplitude, the RMS log residual,
+    the number of iterations and the per-iteration ``(a, b)`` history."""
+
     a: float
     b: float
     amplitude: float
@@ -66,8 +73,21 @@ class InverseFit:
 
 
 def curve_prediction(a, b, log_amp, curve: Curve, n_modes: int):
-    """Theory loss of ``curve`` at exponents (a, b) and amplitude ``exp(log_amp)`` (jit/grad-able)."""
-    lam, w2 = rf.power_law_spectrum(a, b, n_modes)
+    """Theory loss of ``curve`` at exponents (a, b) and amplitude ``exp(log_amp)``.
+
+    The deterministic equivalent (Atanasov, Zavatone-Veth & Pehlevan 2024, arXiv 2405.00592) of
+    the spectrum ``lam_k = k^-b``, ``w2_k lam_k = A k^-a`` on ``n_modes`` modes at each size of
+    the curve; jit/grad-able in ``(a, b, log_amp)``.
+
+    Args:
+      a: task-power exponent (> 1). b: spectrum exponent (> 0). log_amp: ``log A``.
+      curve: :class:`Curve` (its kind, sizes, P, ridge and noise).
+      n_modes: number of modes (static; must exceed the sizes).
+
+    Returns:
+      expected test MSE ``[len(curve.x)]``.
+    """
+    lam, w2 = power_law_spectrum(a, b, n_modes)
     w2 = w2 * jnp.exp(log_amp)
     x = jnp.asarray(curve.x, lam.dtype)
     if curve.kind == "model":
@@ -76,8 +96,8 @@ def curve_prediction(a, b, log_amp, curve: Curve, n_modes: int):
         inv_n, inv_p = jnp.zeros_like(x), 1.0 / x
     else:
         inv_n, inv_p = 1.0 / x, jnp.full_like(x, 1.0 / curve.n_samples)
-    fn = lambda i_n, i_p: rf._rf_error_inv(lam, w2, i_n, i_p, jnp.asarray(curve.ridge, lam.dtype),
-                                           jnp.asarray(curve.sigma2, lam.dtype))
+    fn = lambda i_n, i_p: rf_error_inv(lam, w2, i_n, i_p, jnp.asarray(curve.ridge, lam.dtype),
+                                       jnp.asarray(curve.sigma2, lam.dtype))
     return jax.vmap(fn)(inv_n, inv_p)
 
 
@@ -88,7 +108,17 @@ def fit_exponents(curves, *, n_modes: int = 4000, init=(2.0, 1.5), max_iter: int
     Residuals are ``log(theory) - log(measured)`` over all points of all curves; the Jacobian is
     ``jax.jacfwd`` of the theory (implicit-function-theorem derivatives of the kappa solve).
     ``n_modes`` must exceed every size in the curves (the ridgeless solve needs more modes than
-    min(N, P)).  Returns the fitted exponents and the per-iteration history of (a, b).
+    min(N, P)).
+
+    Args:
+      curves: non-empty sequence of :class:`Curve`.
+      n_modes: modes of the theory spectrum.
+      init: starting ``(a, b)``; the amplitude starts at the mean log-loss offset.
+      max_iter: Levenberg-Marquardt iterations.
+      tol: stop when the relative cost decrease falls below it.
+
+    Returns:
+      :class:`InverseFit`.
     """
     curves = tuple(curves)
     if not curves:
@@ -97,8 +127,7 @@ def fit_exponents(curves, *, n_modes: int = 4000, init=(2.0, 1.5), max_iter: int
     if n_modes <= largest:
         raise ValueError(f"n_modes must exceed the largest size in the curves ({largest}), "
                          f"got {n_modes}")
-    obs = jnp.concatenate([jnp.log(jnp.asarray(c.loss, jnp.float64 if jax.config.jax_enable_x64
-                                               else jnp.float32)) for c in curves])
+    obs = jnp.concatenate([jnp.log(jnp.asarray(c.loss, float_dtype())) for c in curves])
 
     def residual(theta):
         a, b, log_amp = theta[0], theta[1], theta[2]
