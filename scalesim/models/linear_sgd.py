@@ -109,13 +109,28 @@ def teacher(d: int, a, b, dtype=jnp.float32):
 
 
 def init(key, cfg: Config, hyper: Hyper):
-    """``theta_0 = 0`` (the key is unused: the initial condition of the theory)."""
+    """Initial parameters ``theta_0 = 0`` (the initial condition of the theory).
+
+    Args:
+      key: unused. cfg: :class:`Config`. hyper: unused.
+
+    Returns:
+      ``theta`` ``[d]`` in ``cfg.dtype``.
+    """
     del key, hyper
     return jnp.zeros((cfg.d,), cfg.dtype)
 
 
 def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
-    """A fresh batch ``(x [B, d], y [B])``."""
+    """A fresh batch (one-pass SGD): ``x ~ N(0, diag(k^-b))``, ``y = x . theta* + sigma eps``.
+
+    Args:
+      key: PRNG key. cfg: :class:`Config`. hyper: one member's :class:`Hyper`.
+      batch_size: B.
+
+    Returns:
+      ``(x [B, d], y [B])`` in ``cfg.dtype``.
+    """
     dt = jnp.dtype(cfg.dtype)
     kx, ke = jax.random.split(key)
     lam = spectrum(cfg.d, hyper.b, dt)
@@ -125,14 +140,28 @@ def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
 
 
 def loss(theta, batch, cfg: Config, hyper: Hyper):
-    """``(1/2) mean_i (x_i . theta - y_i)^2``; its gradient is the batch-mean SGD direction."""
+    """Batch loss ``(1/2) mean_i (x_i . theta - y_i)^2``; its gradient is the batch-mean SGD direction.
+
+    Args:
+      theta: parameters ``[d]``. batch: ``(x, y)`` from :func:`sample`. cfg, hyper: unused.
+
+    Returns:
+      scalar loss.
+    """
     del cfg, hyper
     x, y = batch
     return 0.5 * jnp.mean((x @ theta - y) ** 2)
 
 
 def metrics(theta, cfg: Config, hyper: Hyper):
-    """Exact population errors: ``excess = sum_k lambda_k (theta_k - theta*_k)^2``, ``mse = excess + sigma^2``."""
+    """Exact population errors (no sampling).
+
+    Args:
+      theta: parameters ``[d]``. cfg: :class:`Config`. hyper: one member's :class:`Hyper`.
+
+    Returns:
+      ``{"excess": sum_k lambda_k (theta_k - theta*_k)^2, "mse": excess + sigma^2}`` (scalars).
+    """
     dt = theta.dtype
     lam = spectrum(cfg.d, hyper.b, dt)
     excess = jnp.sum(lam * (theta - teacher(cfg.d, hyper.a, hyper.b, dt)) ** 2)

@@ -154,13 +154,27 @@ def risk(theta, w, cfg: Config):
 
 
 def init(key, cfg: Config, hyper: Hyper):
-    """``theta_0 = 0`` (Paquette et al.); the key is unused."""
+    """Initial parameters ``theta_0 = 0`` (Paquette et al. 2024).
+
+    Args:
+      key: unused. cfg: :class:`Config`. hyper: unused.
+
+    Returns:
+      ``{"theta": [d]}`` in ``cfg.dtype``.
+    """
     del key, hyper
     return {"theta": jnp.zeros((cfg.d,), cfg.dtype)}
 
 
 def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
-    """Fresh batch ``{"x": [B, v], "y": [B]}``: one-pass SGD never reuses samples."""
+    """A fresh batch: one-pass SGD never reuses samples.
+
+    Args:
+      key: PRNG key. cfg: :class:`Config`. hyper: unused. batch_size: B.
+
+    Returns:
+      ``{"x": [B, v], "y": [B]}`` with ``x_j ~ N(0, j^-2 alpha)``, ``y = <x, b>``.
+    """
     del hyper
     dg, b = spectrum(cfg, jnp.dtype(cfg.dtype))
     x = jax.random.normal(key, (batch_size, cfg.v), dg.dtype) * jnp.sqrt(dg)[None, :]
@@ -168,13 +182,28 @@ def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
 
 
 def loss(params, batch, cfg: Config, hyper: Hyper):
-    """Batch-mean ``(1/2)(<W^T x, theta> - y)^2`` (Paquette et al.'s risk on a batch)."""
+    """Batch-mean ``(1/2)(<W^T x, theta> - y)^2`` (Paquette et al.'s risk on a batch).
+
+    Args:
+      params: ``{"theta": [d]}``. batch: from :func:`sample`. cfg: :class:`Config`.
+      hyper: one member's :class:`Hyper` (its embedding W).
+
+    Returns:
+      scalar loss.
+    """
     pred = (batch["x"] @ hyper.w.astype(cfg.dtype)) @ params["theta"]
     return 0.5 * jnp.mean((pred - batch["y"]) ** 2)
 
 
 def metrics(params, cfg: Config, hyper: Hyper):
-    """``{"risk": population risk (MSE/2)}`` (:func:`risk`)."""
+    """Population risk of the member's parameters.
+
+    Args:
+      params: ``{"theta": [d]}``. cfg: :class:`Config`. hyper: one member's :class:`Hyper`.
+
+    Returns:
+      ``{"risk": scalar}`` (:func:`risk`, MSE/2).
+    """
     return {"risk": risk(params["theta"], hyper.w.astype(cfg.dtype), cfg)}
 
 

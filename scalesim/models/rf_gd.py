@@ -113,25 +113,55 @@ def sgd(hyper: Hyper):
 
 
 def init(key, cfg: Config, hyper: Hyper):
-    """``v = 0`` (the key is unused)."""
+    """Initial readout ``v = 0`` (GD from zero converges to the min-norm solution).
+
+    Args:
+      key: unused. cfg: :class:`Config`. hyper: unused.
+
+    Returns:
+      ``{"v": [N]}`` in ``cfg.dtype``.
+    """
     del key, hyper
     return {"v": jnp.zeros((cfg.n_features,), cfg.dtype)}
 
 
 def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
-    """The fixed training set (full batch; ``batch_size`` must equal ``n_samples``)."""
+    """The member's fixed training set (full batch).
+
+    Args:
+      key: unused. cfg: :class:`Config`. hyper: one member's :class:`Hyper`.
+      batch_size: must equal ``cfg.n_samples``.
+
+    Returns:
+      ``{"x": [P, S], "y": [P]}``.
+    """
     del key, batch_size
     return {"x": hyper.x, "y": hyper.y}
 
 
 def loss(params, batch, cfg: Config, hyper: Hyper):
-    """Training loss ``(1/2P) |X F v - y|^2`` (Bahri et al. 2021, Sec. 3, carry the 1/2)."""
+    """Training loss ``(1/2P) |X F v - y|^2`` (Bahri et al. 2021, Sec. 3, carry the 1/2).
+
+    Args:
+      params: ``{"v": [N]}``. batch: from :func:`sample`. cfg: :class:`Config`.
+      hyper: one member's :class:`Hyper` (its projection F).
+
+    Returns:
+      scalar loss.
+    """
     r = (batch["x"] @ hyper.f) @ params["v"] - batch["y"]
     return 0.5 * jnp.mean(r * r)
 
 
 def metrics(params, cfg: Config, hyper: Hyper):
-    """``{"test_mse": (F v - wbar)^T diag(lam) (F v - wbar) + sigma2}`` (exact population MSE)."""
+    """Exact population test MSE of the readout.
+
+    Args:
+      params: ``{"v": [N]}``. cfg: :class:`Config`. hyper: one member's :class:`Hyper`.
+
+    Returns:
+      ``{"test_mse": (F v - wbar)^T diag(lam) (F v - wbar) + sigma2}`` (scalar).
+    """
     e = hyper.f @ params["v"] - hyper.wbar
     return {"test_mse": jnp.sum(hyper.lam * e * e) + hyper.sigma2}
 

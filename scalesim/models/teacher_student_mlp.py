@@ -224,7 +224,14 @@ def n_params(cfg: Config) -> int:
 
 
 def init(key, cfg: Config, hyper: Hyper):
-    """He-normal weights, zero biases; the output layer is a vector (scalar output)."""
+    """Student initialisation: He-normal weights, zero biases; a vector output layer.
+
+    Args:
+      key: PRNG key. cfg: :class:`Config`. hyper: unused.
+
+    Returns:
+      ``[(W_1, b_1), ..., (W_L, b_L), (w_out, b_out)]`` in ``cfg.dtype``.
+    """
     del hyper
     dt = jnp.dtype(cfg.dtype)
     sizes = [cfg.ambient] + [cfg.width] * cfg.depth
@@ -237,21 +244,44 @@ def init(key, cfg: Config, hyper: Hyper):
 
 
 def sample(key, cfg: Config, hyper: Hyper, batch_size: int):
-    """``batch_size`` points drawn with replacement from the member's fixed training set of size D."""
+    """Points drawn with replacement from the member's fixed training set of size D.
+
+    Args:
+      key: PRNG key (the indices). cfg: :class:`Config`. hyper: one member's :class:`Hyper`
+        (``n_train`` D and ``data_seed``). batch_size: B.
+
+    Returns:
+      ``(x [B, ambient], y [B])``: embedded inputs and teacher labels.
+    """
     dt = jnp.dtype(cfg.dtype)
     idx = jax.random.randint(key, (batch_size,), 0, hyper.n_train)
     return _labelled(cfg, hyper.data_seed, "train", idx, dt)
 
 
 def loss(params, batch, cfg: Config, hyper: Hyper):
-    """Mean squared error ``mean (f(x) - F(x))^2`` on the batch."""
+    """Mean squared error ``mean (f(x) - F(x))^2`` on the batch.
+
+    Args:
+      params: student parameters. batch: ``(x, y)``. cfg, hyper: unused.
+
+    Returns:
+      scalar loss.
+    """
     del cfg, hyper
     x, y = batch
     return jnp.mean((student_fn(params, x) - y) ** 2)
 
 
 def metrics(params, cfg: Config, hyper: Hyper):
-    """Test MSE on ``n_test`` fresh points, and normalised by the teacher's output variance."""
+    """Test error on ``cfg.n_test`` fresh points of the member's data seed.
+
+    Args:
+      params: student parameters. cfg: :class:`Config`. hyper: one member's :class:`Hyper`.
+
+    Returns:
+      ``{"test_mse", "test_nmse"}``: the MSE and the MSE over the teacher's output variance
+      (1 = the trivial predictor).
+    """
     dt = jnp.dtype(cfg.dtype)  # the draws depend on the dtype: always cfg.dtype, as in ``sample``
     x, y = _labelled(cfg, hyper.data_seed, "test", jnp.arange(cfg.n_test), dt)
     x = x.astype(jax.tree.leaves(params)[0].dtype)

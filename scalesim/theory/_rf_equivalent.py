@@ -209,6 +209,7 @@ def kappa_inv(lam, inv_n, inv_p, ridge):
 
 @jax.jit
 def rf_error_inv(lam, w2, inv_n, inv_p, ridge, sigma2):
+    """Expected test MSE at inverse sizes ``1/N``, ``1/P`` (the formula of the module docstring)."""
     kappa = kappa_inv(lam, inv_n, inv_p, ridge)
     # df1, df2, kappa tf(kappa), -kappa^2 tf'(kappa)
     d1, d2, ktf, bias2 = moments(kappa, lam, w2 * lam)
