@@ -29,6 +29,8 @@ from scipy.optimize import brentq, fsolve  # noqa: E402
 from scipy.special import erfinv, ndtr, ndtri  # noqa: E402
 
 from scalesim.models import perceptron as sim  # noqa: E402
+from scalesim.theory import _perceptron_quadrature as Q  # noqa: E402
+from scalesim.theory import _perceptron_solver as S  # noqa: E402
 from scalesim.theory import perceptron as T  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -64,14 +66,14 @@ def B0_np(eps, kappa, alpha, f, easy):
     R, s = math.cos(math.pi * eps), math.sin(math.pi * eps)
     lo, hi = _interval(f, easy)
     zk = min(max(kappa / R if R > 1e-12 else hi, lo), hi)
-    z1, w1 = _panels(zk, lo, T._GRADED, 10)
-    z2, w2 = _panels(zk, hi, T._GRADED, 10)
+    z1, w1 = _panels(zk, lo, Q._GRADED, 10)
+    z2, w2 = _panels(zk, hi, Q._GRADED, 10)
     z, w = np.concatenate([z1, z2]), np.concatenate([-w1, w2]) * _phi(np.concatenate([z1, z2]))
     return s * s - alpha * np.sum(w * _G(kappa - R * z, s)) / np.sum(w)
 
 
 def solve0_np(alpha, f, easy):
-    grid = T._max_eps_grid()
+    grid = S.max_eps_grid()
     bmax = lambda k: max(B0_np(e, k, alpha, f, easy) for e in grid)
     hi = 0.5
     while bmax(hi) >= 0:
@@ -89,7 +91,7 @@ def solve0_np(alpha, f, easy):
 
 
 def B_np(phi, psi, kappa, alpha, f, theta, easy):
-    q = T.QUAD[T._RULE]
+    q = Q.QUAD[Q._RULE]
     ct, st = math.cos(theta), math.sin(theta)
     s = math.sin(phi) * math.sin(psi)
     a = math.cos(phi) - math.sin(phi) * math.cos(psi) * ct / st
@@ -102,7 +104,7 @@ def B_np(phi, psi, kappa, alpha, f, theta, easy):
     br = np.stack([-z * ct / st, ((kappa - b * z) / a_s - ct * z) / st, (-(kappa + b * z) / a_s - ct * z) / st], 1)
     br = np.sort(np.clip(br, -T.V_MAX, T.V_MAX), 1)
     edges = np.concatenate([np.full((len(z), 1), -T.V_MAX), br, np.full((len(z), 1), T.V_MAX)], 1)
-    x, w = _panels(0.0, 1.0, T._both(q["v"]), q["nv"])
+    x, w = _panels(0.0, 1.0, Q._both(q["v"]), q["nv"])
     lo_e, width = edges[:, :-1, None], np.diff(edges, axis=1)[:, :, None]
     v = (lo_e + width * x).reshape(len(z), -1)
     wv = (width * w).reshape(len(z), -1) * _phi(v)
@@ -123,7 +125,7 @@ def branch_np(alpha, fgrid, theta, easy):
     e, k = solve0_np(alpha, 1.0, False)
     x = np.array([math.pi * e, math.pi / 2, k])
     xp, lf, lfp, hstep = x, 0.0, 0.0, 0.1
-    lo, hi = np.array(T._LOWER), np.array(T._UPPER)
+    lo, hi = np.array(S.LOWER), np.array(S.UPPER)
     out = []
     for f in fgrid:
         lft = math.log(f)

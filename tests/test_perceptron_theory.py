@@ -1,5 +1,5 @@
-"""Replica theory of data pruning (scalesim.theory.perceptron) against the literature values in
-/work/shared/research/data_pruning.md and against its own finite differences."""
+"""Replica theory of data pruning (scalesim.theory.perceptron; Sorscher et al. 2022, App. A) against
+the classic max-margin teacher-student values and against its own finite differences."""
 import math
 
 import jax
@@ -7,16 +7,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from scalesim.theory import _perceptron_quadrature as Q
+from scalesim.theory import _perceptron_solver as S
 from scalesim.theory import perceptron as P
 
-# Classic unpruned max-margin teacher-student values (note section 2, table; theta = 0, f = 1).
+# Classic unpruned max-margin teacher-student values (theta = 0, f = 1).
 CLASSIC = {0.5: 0.32885, 1: 0.26571, 2: 0.18848, 3: 0.14284, 5: 0.093827, 10: 0.049183,
            20: 0.024913, 50: 0.010003, 100: 0.005004}
 TH10 = math.radians(10)
 
 _s0 = P._solve0_v         # the jit(vmap(solve_theta0)) that P.predict uses: shared compiles
-
-
 
 
 def theta0(alpha, f, easy):
@@ -58,12 +58,12 @@ def test_unpruned_asymptote_alpha_eps_to_half():
     alphas = np.array([20.0, 50.0, 200.0])
     ae = alphas * theta0(alphas, 1.0, False)["eps"]
     assert np.all(np.diff(ae) > 0)                 # increases towards the asymptote
-    assert abs(ae[-1] - 0.5) < 1e-3                # 0.50047 at alpha = 200 (note)
+    assert abs(ae[-1] - 0.5) < 1e-3                # 0.50047 at alpha = 200
 
 
 def test_theta0_keep_hard_threshold_near_alpha_2():
     """theta = 0, keep-hard, f -> 0: eps -> 1/2 below alpha_prune = 2 and eps ~ 0.5 f/alpha
-    (the full-data error) above it (note section 3)."""
+    (the full-data error) above it."""
     alphas = np.array([1.0, 1.4, 1.7, 1.9, 2.1, 2.3, 2.6, 3.0, 4.0])
     f = 0.005
     eps = theta0(alphas, f, False)["eps"]
@@ -128,10 +128,10 @@ def test_no_spurious_root_where_student_teacher_component_vanishes():
     not a root and Newton from it reaches the branch's root."""
     alpha, f = float(np.geomspace(1.0, 10.0, 6)[4]), 0.1
     x_bad = jnp.asarray([0.19389832, 0.46143439, 1.70434995])
-    F = lambda x: P._residual(x, alpha, f, TH10, True)
+    F = lambda x: Q.residual(x, alpha, f, TH10, True)
     assert float(jnp.max(jnp.abs(F(x_bad)))) > 1e-5
-    lo, hi = jnp.asarray(P._LOWER), jnp.asarray(P._UPPER)
-    x, res, _ = P._newton(F, x_bad, lo, hi)
+    lo, hi = jnp.asarray(S.LOWER), jnp.asarray(S.UPPER)
+    x, res, _ = S.newton(F, x_bad, lo, hi)
     e_branch, _ = _vg(alpha, f, TH10, True)            # continuation from f = 1
     coarse = P.predict(alpha, np.geomspace(f, 1.0, 6), TH10, "easy")   # the benchmark grid
     assert float(res) < 1e-10
@@ -142,11 +142,12 @@ def test_no_spurious_root_where_student_teacher_component_vanishes():
 @pytest.mark.slow
 def test_general_theta_collapse_and_easy_limit():
     """theta > 0, f -> 0: keep-hard collapses to eps -> 1/2 - theta/pi (labels only reveal T's
-    component orthogonal to the probe); keep-easy tends to theta/pi (note section 3)."""
+    component orthogonal to the probe); keep-easy tends to theta/pi."""
+    lim = P.exponents(theta=TH10)
     e_hard, _ = _vg(3.0, 3e-3, TH10, False)
-    assert float(e_hard) == pytest.approx(0.5 - TH10 / math.pi, abs=1e-2)
+    assert float(e_hard) == pytest.approx(lim["collapse_keep_hard"].value, abs=1e-2)
     e_easy, _ = _vg(20.0, 3e-3, TH10, True)
-    assert float(e_easy) == pytest.approx(TH10 / math.pi, abs=1.5e-3)
+    assert float(e_easy) == pytest.approx(lim["limit_keep_easy"].value, abs=1.5e-3)
     # before the collapse keep-hard pruning helps: eps(f = 0.3) < eps(f = 1)
     assert float(_vg(8.0, 0.3, TH10, False)[0]) < float(_vg(8.0, 1.0, TH10, False)[0])
 
@@ -157,3 +158,23 @@ def test_invalid_inputs_raise(kw):
     args = dict(alpha=3.0, f=0.5, theta=0.1, mode="hard") | kw
     with pytest.raises(ValueError, match=list(kw)[0]):
         P.predict(**args)
+
+
+def test_exponents_declare_the_closed_forms():
+    from scalesim.prediction import Prediction
+    base = P.exponents()
+    assert set(base) == {"unpruned_exponent", "keep_hard_threshold_theta0"}
+    assert base["unpruned_exponent"].value == 1.0 and base["keep_hard_threshold_theta0"].value == 2.0
+    lim = P.exponents(theta=TH10)
+    assert lim["collapse_keep_hard"].value == 0.5 - TH10 / math.pi
+    assert lim["limit_keep_easy"].value == TH10 / math.pi
+    for name, p in lim.items():
+        assert isinstance(p, Prediction) and p.name == name and p.module == P.__name__
+        assert p.ref()["params"] == {"theta": TH10} and "Sorscher" in p.reference
+    # the unpruned learning curve falls as alpha^-exponent at large alpha
+    a = np.array([50.0, 100.0])
+    e = theta0(a, 1.0, False)["eps"]
+    slope = -np.diff(np.log(e))[0] / np.diff(np.log(a))[0]
+    assert slope == pytest.approx(base["unpruned_exponent"].value, abs=1e-2)
+    with pytest.raises(ValueError, match="theta"):
+        P.exponents(theta=2.0)
