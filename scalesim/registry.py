@@ -25,7 +25,9 @@ from types import ModuleType
 from . import experiments as _experiments
 from .experiments import bahri_regimes as _x_bahri
 from .experiments import elhage_phase as _x_elhage_phase
-from .experiments import pruning as _x_pruning
+from .experiments import pruning_frontier as _x_pruning_frontier
+from .experiments import pruning_prototypes as _x_pruning_prototypes
+from .experiments import pruning_theory_vs_sim as _x_pruning_theory_vs_sim
 from .experiments import rf_compute_optimal as _x_rfco
 from .experiments import rf_duality as _x_rf_duality
 from .experiments import sgd_powerlaw as _x_sgd
@@ -100,7 +102,8 @@ FAMILIES: dict[str, Family] = {
             description="Pruned max-margin perceptron: replica theory vs simulation (Sorscher et al.).",
             models=(_m_perceptron, _m_prototypes),
             theory=(_t_perceptron,),
-            experiments=(_x_pruning.THEORY_VS_SIM, _x_pruning.FRONTIER, _x_pruning.PROTOTYPES),
+            experiments=(_x_pruning_theory_vs_sim.EXPERIMENT, _x_pruning_frontier.EXPERIMENT,
+                         _x_pruning_prototypes.EXPERIMENT),
             papers=("sorscher2022beyond",),
         ),
     )

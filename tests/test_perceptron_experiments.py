@@ -1,17 +1,19 @@
-"""Quick-mode runs of the data-pruning experiments (scalesim.experiments.pruning)."""
+"""Quick-mode runs of the data-pruning experiments (scalesim.experiments.pruning_*)."""
 import io
 import math
 
 import numpy as np
 import pytest
 
-from scalesim.experiments import pruning
+from scalesim.experiments import pruning_frontier, pruning_theory_vs_sim
+from scalesim.experiments._pruning import ThetaPoint
 from scalesim.experiments.base import run_experiment
+from scalesim.stats import t_quantile
 from scalesim.store import load_runs
 
 
 def test_frontier_quick_laws_hold(tmp_path):
-    recs = run_experiment(pruning.FRONTIER, tmp_path, quick=True, progress=False, stream=io.StringIO())
+    recs = run_experiment(pruning_frontier.EXPERIMENT, tmp_path, quick=True, progress=False, stream=io.StringIO())
     names = [r["quantity"] for r in recs]
     assert any(n.startswith("frontier_beats_unpruned_power_law") for n in names)
     assert any(n.startswith("easy_wins_small_data_hard_wins_large_data") for n in names)
@@ -22,7 +24,7 @@ def test_frontier_quick_laws_hold(tmp_path):
 
 @pytest.mark.slow
 def test_theory_vs_sim_quick(tmp_path):
-    recs = run_experiment(pruning.THEORY_VS_SIM, tmp_path, quick=True, progress=False, stream=io.StringIO())
+    recs = run_experiment(pruning_theory_vs_sim.EXPERIMENT, tmp_path, quick=True, progress=False, stream=io.StringIO())
     assert len(recs) == 7 and all(r["agrees"] for r in recs), recs
     eps_recs = [r for r in recs if r["quantity"].startswith("eps[")]
     assert len(eps_recs) == 6
@@ -53,9 +55,9 @@ def test_sim_summarize_uses_converged_solves_only():
     eps[0, :2] = 0.9                 # two solves stopped at the iteration cap: wildly off
     conv[0, :2] = False
     conv[2, 1:] = False              # only one converged solve: no standard error
-    s = pruning.SimSettings(seeds=6)
+    s = pruning_theory_vs_sim.SimSettings(seeds=6)
     with pytest.warns(UserWarning, match=r"eps\[theta=0,f=0.5,hard\].*only 1 of 6"):
-        recs = pruning.sim_summarize([_fake_run(eps, conv)], s)
+        recs = pruning_theory_vs_sim.summarize([_fake_run(eps, conv)], s)
     r0, r1, r2, count = recs
     assert r0["measured"] == pytest.approx(eps[0, 2:].mean()) and r0["n_converged"] == 4
     assert r0["n_total"] == 6 and r0["agrees"]
@@ -63,8 +65,8 @@ def test_sim_summarize_uses_converged_solves_only():
     assert math.isnan(r2["measured"]) and not r2["agrees"] and "note" in r2
     assert r2["n_converged"] == 1
     # band: t quantile, Bonferroni over the 3 points, d.o.f. = converged - 1
-    assert r0["z_band"] == pytest.approx(float(pruning.t_quantile(1 - 0.05 / 6, 3)))
-    assert r1["z_band"] == pytest.approx(float(pruning.t_quantile(1 - 0.05 / 6, 5)))
+    assert r0["z_band"] == pytest.approx(float(t_quantile(1 - 0.05 / 6, 3)))
+    assert r1["z_band"] == pytest.approx(float(t_quantile(1 - 0.05 / 6, 5)))
     assert count["quantity"] == "eps_points_within_2se" and count["n_points"] == 2
 
 
@@ -78,15 +80,15 @@ def test_frontier_alpha_without_ok_setting_is_named(monkeypatch):
         status = np.where(a < 1.6, P.FOLD, P.OK)      # nothing solvable at the smallest alpha
         return {"eps": eps, "status": status, "kappa": eps}
 
-    monkeypatch.setattr(pruning.theory, "predict", fake_predict)
-    s = pruning.frontier_settings(True)
+    monkeypatch.setattr(pruning_frontier.theory, "predict", fake_predict)
+    s = pruning_frontier.settings(True)
     with pytest.warns(UserWarning, match=r"alpha_prune=\[1.5\]"):
-        metrics, A = pruning.frontier_run_point(pruning.ThetaPoint(0.0), s)
+        metrics, A = pruning_frontier.run_point(ThetaPoint(0.0), s)
     assert metrics["alpha_no_ok"] == [1.5]
     assert np.isnan(A["frontier"][0]) and np.isnan(A["f_star"][0]) and A["mode_star"][0] == -1
     assert np.all(np.isfinite(A["frontier"][1:]))
     from scalesim.store import Run
-    recs = pruning.frontier_summarize([Run({}, metrics, A, None)], s)
+    recs = pruning_frontier.summarize([Run({}, metrics, A, None)], s)
     assert recs and all("alpha_prune=[1.5]" in r["note"] for r in recs)
 
 
@@ -94,12 +96,12 @@ def test_frontier_alpha_without_ok_setting_is_named(monkeypatch):
                                 dict(alpha_prune=0.0), dict(seeds=1)])
 def test_settings_validation(kw):
     with pytest.raises(ValueError, match=list(kw)[0]):
-        pruning.SimSettings(**kw)
+        pruning_theory_vs_sim.SimSettings(**kw)
 
 
 def test_frontier_settings_validation():
     with pytest.raises(ValueError, match="f_min"):
-        pruning.FrontierSettings(f_min=1.0)
+        pruning_frontier.FrontierSettings(f_min=1.0)
     with pytest.raises(ValueError, match="thetas_deg"):
-        pruning.FrontierSettings(thetas_deg=(-1.0,))
-    assert math.isclose(pruning.frontier_settings(True).f_min, 0.01)
+        pruning_frontier.FrontierSettings(thetas_deg=(-1.0,))
+    assert math.isclose(pruning_frontier.settings(True).f_min, 0.01)

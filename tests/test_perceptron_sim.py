@@ -10,15 +10,32 @@ from scipy.optimize import minimize
 from scipy.stats import binom, t as student_t
 
 from scalesim.models import perceptron as M
+from scalesim.simulator import run_simulator
 from scalesim.theory import perceptron as P
 
 
-@pytest.mark.parametrize("kw", [dict(n=1), dict(alpha_prune=0.0), dict(f=0.0), dict(f=1.2),
-                                dict(theta=-0.1), dict(theta=math.pi / 2), dict(mode="mid"),
+@pytest.mark.parametrize("kw", [dict(n=1), dict(alpha_prune=0.0), dict(f_min=0.0), dict(f_min=1.2),
                                 dict(probe="oracle"), dict(probe_epochs=0)])
 def test_config_validation(kw):
     with pytest.raises(ValueError, match=list(kw)[0]):
-        M.PruneSimConfig(**kw)
+        M.Config(**kw)
+
+
+@pytest.mark.parametrize("kw", [dict(f=0.0), dict(f=1.2), dict(theta=-0.1), dict(theta=math.pi / 2),
+                                dict(mode="mid")])
+def test_hyper_validation(kw):
+    with pytest.raises(ValueError, match=list(kw)[0]):
+        M.make_hyper(**(dict(f=0.5) | kw))
+
+
+def _simulate(n, alpha, fs, thetas, modes, seeds, key, **cfg):
+    """Variants (fs[v], thetas[v], modes[v]) x seeds through the simulator contract; [V, S] arrays."""
+    fs, thetas, modes = np.broadcast_arrays(np.asarray(fs, float), np.asarray(thetas, float), np.asarray(modes))
+    V, S = fs.size, len(seeds)
+    c = M.Config(n=n, alpha_prune=alpha, f_min=float(fs.min()), **cfg)
+    h = M.make_hyper(np.repeat(fs, S), np.repeat(thetas, S), np.repeat(modes, S))
+    r = run_simulator(M.SIMULATOR, c, h, key=key, member_ids=np.tile(np.asarray(seeds), V))
+    return {k: v.reshape(V, S) for k, v in r.items()}
 
 
 _make = jax.jit(M.make_problem, static_argnums=(1, 2, 3))
@@ -64,8 +81,8 @@ def test_probe_exact_angle_and_pruned_fields():
 
 
 def test_trained_probe_angle_is_measured():
-    r = M.simulate(30, 2.0, [0.5], 0.0, ["hard"], np.arange(3), jax.random.PRNGKey(1),
-                   probe="trained", probe_epochs=1)
+    r = _simulate(30, 2.0, [0.5], 0.0, ["hard"], np.arange(3), jax.random.PRNGKey(1),
+                  probe="trained", probe_epochs=1)
     th = r["theta_measured"]
     assert np.all((th > 0.05) & (th < 1.2))          # an imperfect metric, measured not set
     assert np.all(r["converged"])
@@ -80,7 +97,7 @@ def _compare(n, alpha, pts, seeds, slack, level=0.95):
     as a count: the number of points with |z| <= 2 must not be below the 2.5% quantile of its
     Binomial(len(pts), P(|T| <= 2)) distribution."""
     fs, ths, ms = map(np.array, zip(*pts))
-    sim = M.simulate(n, alpha, fs, ths, ms, np.arange(seeds), jax.random.PRNGKey(11))
+    sim = _simulate(n, alpha, fs, ths, ms, np.arange(seeds), jax.random.PRNGKey(11))
     assert np.all(sim["converged"])
     th = P.predict(alpha, fs, ths, ms)
     assert np.all(th["status"] == P.OK)
@@ -96,7 +113,7 @@ def _compare(n, alpha, pts, seeds, slack, level=0.95):
 
 
 def test_t_quantile_matches_scipy():
-    from scalesim.experiments.pruning import t_quantile
+    from scalesim.stats import t_quantile
     p = np.array([0.975, 0.975, 1 - 0.025 / 12, 1 - 0.025 / 12, 0.999])
     df = np.array([5, 1, 5, 1, 30])
     np.testing.assert_allclose(t_quantile(p, df), student_t.ppf(p, df), rtol=1e-8)
@@ -122,3 +139,13 @@ def test_theory_vs_simulation_n200():
            (0.5, 0.0, "easy"), (0.2, 0.0, "easy"), (0.5, th10, "hard"), (0.2, th10, "hard"),
            (0.5, th10, "easy"), (0.2, th10, "easy"), (0.5, th20, "hard"), (0.1, th20, "easy")]
     _compare(200, 3.0, pts, 6, 0.0)
+
+
+def test_simulator_contract_example():
+    ex = M.example()
+    r = run_simulator(M.SIMULATOR, ex["cfg"], ex["hyper"], key=jax.random.PRNGKey(0), member_ids=[3, 3])
+    assert set(r) == {"eps", "R", "kappa", "theta_measured", "converged"}
+    assert all(v.shape == (2,) for v in r.values()) and np.all(r["converged"])
+    assert np.all((r["eps"] > 0) & (r["eps"] < 0.5))
+    # member i is the same draw (id 3) at its own (f, theta, mode): the exact probe angle is set
+    np.testing.assert_allclose(r["theta_measured"], ex["hyper"].theta, atol=1e-6)

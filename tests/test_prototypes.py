@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalesim.experiments import pruning
+from scalesim.experiments import pruning_prototypes
 from scalesim.experiments.base import run_experiment
 from scalesim.models import prototypes as PR
 
@@ -38,5 +38,19 @@ def test_kmeans_finds_the_two_clusters():
 
 @pytest.mark.slow
 def test_prototypes_quick_experiment(tmp_path):
-    recs = run_experiment(pruning.PROTOTYPES, tmp_path, quick=True, progress=False, stream=io.StringIO())
+    recs = run_experiment(pruning_prototypes.EXPERIMENT, tmp_path, quick=True, progress=False, stream=io.StringIO())
     assert all(r["agrees"] for r in recs), recs
+
+
+def test_simulator_contract_example():
+    from scalesim.simulator import run_simulator
+
+    ex = PR.example()
+    r = run_simulator(PR.SIMULATOR, ex["cfg"], ex["hyper"], key=jax.random.PRNGKey(0))
+    assert set(r) == {"eps", "theta_eff", "converged"}
+    assert all(v.shape == (2,) for v in r.values()) and np.all(r["converged"])
+    assert np.all((r["eps"] >= 0) & (r["eps"] < 0.5)) and np.all((r["theta_eff"] >= 0) & (r["theta_eff"] <= math.pi / 2))
+    with pytest.raises(ValueError, match="n_clusters"):
+        PR.Config(n_clusters=1)
+    with pytest.raises(ValueError, match="f"):
+        PR.make_hyper(f=0.0)

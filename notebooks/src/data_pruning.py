@@ -24,7 +24,7 @@ while not (root / "scalesim").is_dir() and root != root.parent:
 os.chdir(root)
 
 from scalesim.experiments.base import run_experiment
-from scalesim.experiments import pruning as E
+from scalesim.experiments import pruning_frontier, pruning_prototypes, pruning_theory_vs_sim
 from scalesim.store import load_runs, load_summary
 
 QUICK = os.environ.get("SCALESIM_QUICK", "0") == "1"
@@ -40,8 +40,8 @@ def stored(exp):
     return load_runs(out), load_summary(out), exp.settings(QUICK)
 
 
-sim_runs, sim_summary, ss = stored(E.THEORY_VS_SIM)
-fr_runs, fr_summary, fs_ = stored(E.FRONTIER)
+sim_runs, sim_summary, ss = stored(pruning_theory_vs_sim.EXPERIMENT)
+fr_runs, fr_summary, fs_ = stored(pruning_frontier.EXPERIMENT)
 print(f"simulation: N = {ss.n}, alpha_prune = {ss.alpha_prune}, {ss.seeds} seeds, thetas {ss.thetas_deg} deg")
 
 # %% [markdown]
@@ -118,7 +118,7 @@ for rec in fr_summary:
 # direction (θ_eff ≈ 90°) and pruning cannot help.
 
 # %%
-pr_runs, pr_summary, ps = stored(E.PROTOTYPES)
+pr_runs, pr_summary, ps = stored(pruning_prototypes.EXPERIMENT)
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
 for c, r in enumerate(sorted(pr_runs, key=lambda r: r.metrics["separation"])):
     A = r.arrays

@@ -1,9 +1,11 @@
 """Registered experiments: a plain dict from name to :class:`~scalesim.experiments.base.Experiment`."""
 
-from . import pruning
 from .bahri_regimes import EXPERIMENT as _bahri_regimes
 from .base import Experiment, report, run_experiment
 from .elhage_phase import EXPERIMENT as _elhage_phase
+from .pruning_frontier import EXPERIMENT as _pruning_frontier
+from .pruning_prototypes import EXPERIMENT as _pruning_prototypes
+from .pruning_theory_vs_sim import EXPERIMENT as _pruning_theory_vs_sim
 from .rf_compute_optimal import EXPERIMENT as _rf_compute_optimal
 from .rf_duality import EXPERIMENT as _rf_duality
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
@@ -24,9 +26,9 @@ REGISTRY: dict[str, Experiment] = {
         _superposition_large,
         _superposition_density,
         _elhage_phase,
-        pruning.THEORY_VS_SIM,
-        pruning.FRONTIER,
-        pruning.PROTOTYPES,
+        _pruning_theory_vs_sim,
+        _pruning_frontier,
+        _pruning_prototypes,
     )
 }
 

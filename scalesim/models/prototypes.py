@@ -1,8 +1,8 @@
-"""Label-free "self-supervised prototype" pruning metric on a toy Gaussian mixture.
+"""Label-free "self-supervised prototype" pruning on a toy Gaussian mixture (a Simulator).
 
-Sorscher et al. (2022), arXiv:2206.14486, section 5 (note /work/shared/research/data_pruning.md
-section 6): embed, run k-means, score each example by its cosine distance to the nearest
-centroid ("prototype"); close = easy, far = hard; prune from the easy end.
+Sorscher et al. (2022), arXiv:2206.14486, Sec. 5: embed, run k-means, score each example by
+its cosine distance to the nearest centroid ("prototype"); close = easy, far = hard; prune from
+the easy end.
 
 Toy analogue used here: inputs x = c m T + g, with c = +-1 equiprobable, g ~ N(0, I_N), the
 teacher labels y = sign(T.x) (m = 0 is the isotropic Gaussian of the perceptron theory).  k-means
@@ -10,17 +10,98 @@ runs on X without labels; the score is the cosine distance to the nearest centro
 |x| is nearly constant in high dimension, that ranking is a ranking by |x.mu_hat| for the
 centroid direction mu_hat: the metric acts like a probe whose *effective* angle theta_eff to T is
 measured as the angle between T and the leading principal direction of the centroids.
+
+One member = one (f, seed) problem at the separation m of the Config: the k examples FARTHEST from their prototype are kept and
+a max-margin student is trained on them (shared solver: ``_max_margin``).
 """
 from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from scalesim.precision import float_dtype
+from scalesim.simulator import Simulator
+from scalesim.validate import check_positive_ints, check_range
+
+from ._max_margin import keep_indices, max_margin, unit
+
+__all__ = ["Config", "Hyper", "make_hyper", "SIMULATOR", "PAPERS", "example", "simulate", "mixture",
+           "kmeans", "prototype_scores", "effective_theta", "test_error_mixture"]
+
+PAPERS = ("sorscher2022beyond",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Static sizes of one prototype-pruning point.
+
+    Attributes:
+      n: input dimension N (>= 2).
+      alpha_prune: kept examples per dimension (> 0); k = round(alpha_prune n) are kept.
+      f_min: the smallest kept fraction among the members, in (0, 1]; fixes the drawn data set
+        size p_max = round(k / f_min).
+      m: mixture separation along T, >= 0 (x = c m T + g; m = 0 is isotropic).  Static, not a
+        per-member value: as a compile-time constant the quadrature nodes of the mixture error
+        are computed in NumPy; traced, XLA contracts their multiply-add and moves the last bits
+        of eps.
+      n_clusters: k-means clusters (>= 2).
+      iters: Lloyd iterations.
+    """
+
+    n: int = 200
+    alpha_prune: float = 3.0
+    f_min: float = 1.0
+    m: float = 0.0
+    n_clusters: int = 2
+    iters: int = 30
+
+    def __post_init__(self):
+        check_positive_ints("n", self.n)
+        check_range("n", self.n, 2)
+        check_range("alpha_prune", self.alpha_prune, 0.0, lo_open=True)
+        check_range("f_min", self.f_min, 0.0, 1.0, lo_open=True)
+        check_range("m", self.m, 0.0)
+        check_positive_ints("n_clusters", self.n_clusters)
+        check_range("n_clusters", self.n_clusters, 2)
+        check_positive_ints("iters", self.iters)
+
+    @property
+    def k(self) -> int:
+        """Kept-set size round(alpha_prune n) (at least 1)."""
+        return max(1, int(round(self.alpha_prune * self.n)))
+
+    @property
+    def p_max(self) -> int:
+        """Rows drawn per member: round(k / f_min) (at least k)."""
+        return max(self.k, int(round(self.k / self.f_min)))
+
+
+class Hyper(NamedTuple):
+    """Per-member values: f (kept fraction)."""
+
+    f: np.ndarray
+
+
+def make_hyper(f) -> Hyper:
+    """Member arrays (leading axis M) with validation.
+
+    Args:
+      f: kept fraction in (0, 1], scalar or [M].
+
+    Returns:
+      :class:`Hyper` of a float64 NumPy array [M].
+    """
+    f = np.atleast_1d(np.asarray(f, float)).copy()
+    check_range("f", f, 0.0, 1.0, lo_open=True)
+    return Hyper(f)
 
 
 def mixture(key, T, p, m):
-    """p points x = c m T + g (c = +-1, g ~ N(0, I)); labels y = sign(T.x)."""
+    """p points x = c m T + g (c = +-1, g ~ N(0, I)) [p, n] and labels y = sign(T.x) [p]."""
     kc, kg = jax.random.split(key)
     c = jnp.where(jax.random.bernoulli(kc, 0.5, (p,)), 1.0, -1.0).astype(T.dtype)
     X = c[:, None] * m * T[None, :] + jax.random.normal(kg, (p, T.shape[0]), T.dtype)
@@ -34,8 +115,13 @@ def _normalise(X):
 def kmeans(key, X, k, iters=30, valid=None):
     """Spherical k-means (cosine similarity, as the paper's prototypes) by Lloyd iterations.
 
-    Init: k distinct random valid points.  valid: optional bool mask of rows to use.  Returns
-    centroids [k, n] (unit norm) and the assignment of every row.  jit/vmap-able."""
+    Args:
+      key: PRNG key (init: k distinct random valid points). X: [p, n]. k: clusters (static).
+      iters: Lloyd iterations. valid: optional bool mask [p] of rows to use.
+
+    Returns:
+      (centroids [k, n] of unit norm, assignment [p] of every row).  jit/vmap-able.
+    """
     p = X.shape[0]
     valid = jnp.ones((p,), bool) if valid is None else valid
     U = _normalise(X)
@@ -55,13 +141,13 @@ def kmeans(key, X, k, iters=30, valid=None):
 
 
 def prototype_scores(X, C):
-    """Cosine distance to the nearest centroid: 1 - max_c cos(x, mu_c) (high = hard = keep)."""
+    """Cosine distance to the nearest centroid: 1 - max_c cos(x, mu_c) [p] (high = hard = keep)."""
     return 1.0 - jnp.max(_normalise(X) @ C.T, axis=1)
 
 
 def effective_theta(C, T):
-    """Angle between T and the leading principal direction of the centroids (the direction the
-    prototype ranking effectively probes), in [0, pi/2]."""
+    """Angle (radians, in [0, pi/2]) between T and the leading principal direction of the
+    centroids C [k, n] (the direction the prototype ranking effectively probes)."""
     Cc = C - C.mean(0, keepdims=True)
     _, _, vt = jnp.linalg.svd(Cc, full_matrices=False)
     return jnp.arccos(jnp.clip(jnp.abs(vt[0] @ T) / jnp.linalg.norm(T), 0.0, 1.0))
@@ -78,49 +164,62 @@ def _graded(lo, hi):
     return lo + (hi - lo) * t, (hi - lo) * w
 
 
+def _phi(v):
+    # Standard normal pdf.  Not jax.scipy.stats.norm.pdf: that computes exp(-(log(2 pi) + v^2)/2),
+    # which differs from this form in the last bits and changes the recorded test errors.
+    return jnp.exp(-0.5 * v * v) / np.sqrt(2 * np.pi)
+
+
 def test_error_mixture(R, m):
-    """Error of a student at overlap R with T on the mixture x = c m T + g (exact 1-D integral):
-    P(sign(c m R + u) != sign(c m + v)), (v, u) standard normal with correlation R.  Equals
-    arccos(R)/pi at m = 0."""
+    """Error of a student at overlap R with T on the mixture x = c m T + g (exact 1-D integral).
+
+    Args:
+      R: student-teacher overlap (cosine) in [-1, 1].
+      m: mixture separation >= 0.
+
+    Returns:
+      P(sign(c m R + u) != sign(c m + v)), (v, u) standard normal with correlation R; equals
+      arccos(R)/pi at m = 0.
+    """
     R = jnp.clip(R, -1.0 + 1e-15, 1.0 - 1e-15)
     sq = jnp.sqrt(1.0 - R * R)
     vl, wl = _graded(-m, -m - 12.0)           # v < -m (teacher says -1), graded towards -m
     vr, wr = _graded(-m, -m + 12.0)           # v > -m (teacher says +1)
-    phi = lambda v: jnp.exp(-0.5 * v * v) / np.sqrt(2 * np.pi)
     ndtr = jax.scipy.special.ndtr
-    right = jnp.sum(wr * phi(vr) * ndtr((-m * R - R * vr) / sq))          # student says -1
-    left = jnp.sum(-wl * phi(vl) * (1.0 - ndtr((-m * R - R * vl) / sq)))  # student says +1
+    right = jnp.sum(wr * _phi(vr) * ndtr((-m * R - R * vr) / sq))          # student says -1
+    left = jnp.sum(-wl * _phi(vl) * (1.0 - ndtr((-m * R - R * vl) / sq)))  # student says +1
     return right + left
 
 
-def simulate(n, alpha_prune, fs, m, n_clusters, seeds, key, iters=30):
-    """Prototype pruning + max-margin student, variants fs[v] x seeds in one compiled program.
+def simulate(key, cfg: Config, hyper: Hyper) -> dict:
+    """One member: p = round(k/f) mixture points, spherical k-means on the unlabeled inputs, keep
+    the k examples farthest from their prototype, train the max-margin student.
 
-    For each f: p = round(k/f) mixture points (k = round(alpha_prune n) kept), spherical k-means
-    with n_clusters on the unlabeled inputs, keep the k examples FARTHEST from their prototype
-    (prune from the easy end), train the max-margin student.  Returns numpy arrays [V, S]:
-    eps, theta_eff, converged.
+    Args:
+      key: the member's PRNG key.
+      cfg: :class:`Config`.
+      hyper: this member's :class:`Hyper` values (f).
+
+    Returns:
+      dict of scalars: eps (test error on the mixture), theta_eff (effective probe angle,
+      radians), converged (bool).
     """
-    from . import perceptron as pm
+    k, p_max = cfg.k, cfg.p_max
+    k_t, k_x, k_km = jax.random.split(key, 3)
+    T = unit(jax.random.normal(k_t, (cfg.n,), float_dtype()))
+    X, y = mixture(k_x, T, p_max, cfg.m)
+    valid = jnp.arange(p_max) < jnp.maximum(k, jnp.round(k / hyper.f)).astype(jnp.int32)
+    C, _ = kmeans(k_km, X, cfg.n_clusters, cfg.iters, valid)
+    idx = keep_indices(prototype_scores(X, C), k, True, valid)   # keep the far (hard) ones
+    w, kappa, conv = max_margin(X[idx], y[idx])
+    return dict(eps=test_error_mixture(w @ T, cfg.m), theta_eff=effective_theta(C, T), converged=conv)
 
-    fs = np.asarray(fs, float)
-    k = max(1, int(round(alpha_prune * n)))
-    p_max = max(k, int(round(k / fs.min())))
 
-    def one(f, seed):
-        kk = jax.random.fold_in(key, seed)
-        k_t, k_x, k_km = jax.random.split(kk, 3)
-        dt = float_dtype()
-        T = pm._unit(jax.random.normal(k_t, (n,), dt))
-        X, y = mixture(k_x, T, p_max, m)
-        valid = jnp.arange(p_max) < jnp.maximum(k, jnp.round(k / f)).astype(jnp.int32)
-        C, _ = kmeans(k_km, X, n_clusters, iters, valid)
-        idx = pm.keep_indices(prototype_scores(X, C), k, True, valid)   # keep the far (hard) ones
-        w, kappa, conv = pm.max_margin(X[idx], y[idx])
-        eps = test_error_mixture(w @ T, m)
-        return dict(eps=eps, theta_eff=effective_theta(C, T), converged=conv)
+SIMULATOR = Simulator(simulate, name="prototype-pruning")
 
-    V, S = len(fs), len(seeds)        # lax.map, not vmap: see perceptron.simulate
-    grid = (jnp.asarray(np.repeat(fs, S)), jnp.asarray(np.tile(np.asarray(seeds), V)))
-    out = jax.jit(lambda xs: jax.lax.map(lambda a: one(*a), xs))(grid)
-    return {k_: np.asarray(v).reshape(V, S) for k_, v in out.items()}
+
+def example(dtype: str = "float32") -> dict:
+    """A small case for the conformance suite: N = 10, k = 20, separation 2, two members
+    (f = 1 and f = 0.5).  dtype is ignored (float_dtype() is used)."""
+    return {"cfg": Config(n=10, alpha_prune=2.0, f_min=0.5, m=2.0, iters=5),
+            "hyper": make_hyper(f=[1.0, 0.5])}
