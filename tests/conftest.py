@@ -1,4 +1,5 @@
-"""Test-wide JAX flags: float64 available for theory."""
+"""Test-wide JAX flags: float64 for theory (``SCALESIM_X64=0`` turns it off, for the
+conformance suite's float32 run) and no implicit rank promotion (broadcasts must be explicit)."""
 
 import os
 
@@ -7,7 +8,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI: no BLAS oversu
 
 import jax  # noqa: E402
 
-jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_enable_x64", os.environ.get("SCALESIM_X64", "1") != "0")
+jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_threefry_partitionable", True)  # as the CLI: random draws must not depend on the default
 
 

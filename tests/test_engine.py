@@ -4,7 +4,6 @@ import numpy as np
 import optax
 import pytest
 
-from conformance import check_model
 from scalesim.engine import ensemble_outputs, geometric_steps, good_members, train_ensemble
 from scalesim.models import linear_sgd as lin
 from scalesim.rng import root_key
@@ -12,11 +11,6 @@ from scalesim.rng import root_key
 
 def sgd(h):
     return optax.sgd(h.lr)
-
-
-def test_conformance_linear_sgd():
-    hyper = lin.make_hyper(lr=[0.05, 0.1, 0.2], a=[2.0, 2.5, 3.0], b=1.5, sigma=[0.0, 0.1, 0.2])
-    check_model(lin.MODEL, lin.Config(d=16), lin.Config(d=16, dtype="float64"), hyper, sgd)
 
 
 def test_geometric_steps():

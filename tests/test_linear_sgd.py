@@ -88,14 +88,6 @@ def test_declared_time_exponents():
         th.exponents(a=1.0, b=1.5)
 
 
-def test_model_example_passes_the_conformance_checks():
-    from conformance import check_model
-
-    ex32, ex64 = lin.example("float32"), lin.example("float64")
-    check_model(lin.MODEL, ex32["cfg"], ex64["cfg"], ex32["hyper"], ex32["optimizer"], steps=ex32["steps"],
-                batch_size=ex32["batch_size"])
-
-
 def test_spectrum_and_teacher_are_the_power_law_problem():
     lam, c0 = th.power_law_problem(50, 2.5, 1.5)
     np.testing.assert_array_equal(lin.spectrum(50, 1.5, lam.dtype), lam)

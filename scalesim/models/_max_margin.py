@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from scalesim.roots import bisect
 
-__all__ = ["C_STAGES", "unit", "keep_indices", "max_margin"]
+__all__ = ["C_STAGES", "unit", "kept_sizes", "keep_indices", "max_margin"]
 
 C_STAGES = (1.0, 1e2, 1e4, 1e6, 1e8, 1e10)
 
@@ -20,6 +20,13 @@ C_STAGES = (1.0, 1e2, 1e4, 1e6, 1e8, 1e10)
 def unit(v):
     """v / |v|."""
     return v / jnp.linalg.norm(v)
+
+
+def kept_sizes(n: int, alpha_prune: float, f_min: float) -> tuple[int, int]:
+    """``(k, p_max)``: the kept-set size ``round(alpha_prune n)`` (at least 1) and the rows drawn
+    per member, ``round(k / f_min)`` (at least k), so that every f >= f_min keeps k rows."""
+    k = max(1, int(round(alpha_prune * n)))
+    return k, max(k, int(round(k / f_min)))
 
 
 def keep_indices(scores, k, easy, valid=None):

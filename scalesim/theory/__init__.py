@@ -7,17 +7,6 @@ differentiable with ``jax.grad``), citing paper and equation, and declares what 
 (``scalesim.theory.superposition.exponents(alpha=1.5)``).
 """
 
-import importlib as _importlib
-import pkgutil as _pkgutil
+from .._lazy import submodules as _submodules
 
-__all__ = sorted(m.name for m in _pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
-
-
-def __getattr__(name):
-    if name in __all__:
-        return _importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__all__, __getattr__, __dir__ = _submodules(__name__, __path__)

@@ -103,23 +103,53 @@ def phase_energies(r, s) -> jax.Array:
 
 
 def phase(r, s) -> jax.Array:
-    """Index into PHASES of the lowest-energy configuration at (r, s) (int array)."""
+    """The lowest-energy configuration at (r, s) (Elhage et al. 2022, "Phase Change" section).
+
+    Args:
+      r: importance of the extra feature relative to the reference feature.
+      s: density 1 − S in (0, 1].
+
+    Returns:
+      int array (broadcast shape of r and s) indexing ``PHASES``.
+    """
     return jnp.argmin(phase_energies(r, s), axis=-1)
 
 
 def energy_margin(r, s) -> jax.Array:
-    """(second-lowest − lowest) / lowest energy at (r, s): a relative distance from the boundaries."""
+    """Relative energy gap to the next configuration: a distance from the phase boundaries.
+
+    Args:
+      r: relative importance of the extra feature.
+      s: density 1 − S in (0, 1].
+
+    Returns:
+      (second-lowest − lowest) / lowest energy, broadcast shape of r and s (dimensionless).
+    """
     e = jnp.sort(phase_energies(r, s), axis=-1)
     return (e[..., 1] - e[..., 0]) / e[..., 0]
 
 
 def boundary_not_learned_antipodal(s) -> jax.Array:
-    """Relative importance r* at which r Var = (1 + r) s²/6, i.e. r* = 2s/(4 − 5s) (s < 4/5)."""
+    """Boundary between "not learned" and "antipodal": r Var = (1 + r) s²/6.
+
+    Args:
+      s: density 1 − S in (0, 4/5).
+
+    Returns:
+      the relative importance r* = 2s/(4 − 5s).
+    """
     s = as_float(s)
     return 2.0 * s / (4.0 - 5.0 * s)
 
 
 def boundary_antipodal_dedicated(s) -> jax.Array:
-    """Relative importance r* at which (1 + r) s²/6 = Var, i.e. r* = 2/s − 5/2."""
+    """Boundary between "antipodal" and "dedicated": (1 + r) s²/6 = Var.
+
+    Args:
+      s: density 1 − S in (0, 1].
+
+    Returns:
+      the relative importance r* = 2/s − 5/2.
+    """
     s = as_float(s)
     return 2.0 / s - 2.5

@@ -149,7 +149,16 @@ def unlearned_loss(p, represented, ev=EV, ev2=EV2) -> jax.Array:
 
 
 def weak_loss_power(alpha, n: int, m) -> jax.Array:
-    """L_weak(m) for p_i ∝ i^{-α} over n features (explicit finite sum; `weak_loss`)."""
+    """L_weak(m) for p_i ∝ i^{-α} over n features (explicit finite sum; :func:`weak_loss`).
+
+    Args:
+      alpha: data exponent α (dimensionless).
+      n: number of features.
+      m: width (number of features stored); scalar or array.
+
+    Returns:
+      The weak-superposition loss (summed over features, the paper's units), shape of ``m``.
+    """
     return weak_loss(power_law_frequencies(alpha, n), m)
 
 
@@ -177,7 +186,15 @@ def weak_loss_continuous(alpha, m, n: int | None = None) -> jax.Array:
 
 
 def weak_loss_asymptotic(alpha, m) -> jax.Array:
-    """Leading large-m, n → ∞ weak loss (4/3) m^{1−α} / ((α − 1) ζ(α)) (α > 1; Liu et al. 2025 Sec. 4)."""
+    """Leading large-m, n → ∞ weak loss (4/3) m^{1−α} / ((α − 1) ζ(α)) (Liu et al. 2025 Sec. 4).
+
+    Args:
+      alpha: data exponent α > 1.
+      m: width (continuous).
+
+    Returns:
+      The asymptotic loss, shape of ``m``.
+    """
     alpha, m = as_float(alpha), as_float(m)
     return EV2 * m ** (1.0 - alpha) / ((alpha - 1.0) * zeta(alpha, 1.0))
 
@@ -186,14 +203,26 @@ def weak_local_exponent(alpha, m, n: int | None = None) -> jax.Array:
     """Local exponent −d log L_weak / d log m at a continuous m; → α − 1 as m → ∞ with n = ∞.
 
     Args:
-      alpha: data exponent α > 1. m: width (continuous). n: features (None: ∞).
+      alpha: data exponent α > 1.
+      m: width (continuous scalar).
+      n: number of features (None: infinitely many).
+
+    Returns:
+      The local exponent (scalar), differentiated with ``jax.grad``.
     """
     m = as_float(m)
     return -m * jax.grad(lambda mm: jnp.log(weak_loss_continuous(alpha, mm, n)))(m)
 
 
 def weak_exponent(alpha) -> jax.Array:
-    """Asymptotic weak-regime model exponent α_m = α − 1 (Liu et al. 2025, Fig. 4b); as an array."""
+    """Asymptotic weak-regime model exponent α_m = α − 1 (Liu et al. 2025, Sec. 4, Fig. 4b).
+
+    Args:
+      alpha: data exponent α (> 1 for the law to hold).
+
+    Returns:
+      α − 1 as an array (the declared form is ``exponents(alpha)["alpha_m_weak"]``).
+    """
     return as_float(alpha) - 1.0
 
 
@@ -231,6 +260,10 @@ def overlap_lower_bound(n, m) -> jax.Array:
 
     Welch 1974; Benedetto & Fickus 2003 (attained by tight frames).
 
+    Args:
+      n: number of vectors (features).
+      m: dimension (width).
+
     Returns:
       (n − m) / (m (n − 1)) (0 if n ≤ m); ≈ 1/m for n ≫ m.
     """
@@ -239,16 +272,37 @@ def overlap_lower_bound(n, m) -> jax.Array:
 
 
 def random_overlap(m) -> jax.Array:
-    """E (u·v)² = 1/m for independent uniform unit vectors u, v in R^m."""
+    """E (u·v)² = 1/m for independent uniform unit vectors u, v in R^m.
+
+    Args:
+      m: dimension (width).
+
+    Returns:
+      1/m, shape of ``m``.
+    """
     return 1.0 / as_float(m)
 
 
 def random_overlap_var(m) -> jax.Array:
-    """Var (u·v)² = 3/(m(m+2)) − 1/m² = 2(m − 1)/(m² (m + 2)) for uniform unit vectors in R^m."""
+    """Var (u·v)² = 3/(m(m+2)) − 1/m² = 2(m − 1)/(m² (m + 2)) for uniform unit vectors in R^m.
+
+    Args:
+      m: dimension (width).
+
+    Returns:
+      The variance, shape of ``m``.
+    """
     m = as_float(m)
     return 2.0 * (m - 1.0) / (m ** 2 * (m + 2.0))
 
 
 def strong_exponent(alpha) -> jax.Array:
-    """Working hypothesis α_m,strong ≈ max(1, 2(α − 1)) (Liu et al. 2025 Fig. 5e guide lines) [unverified]."""
+    """Working hypothesis α_m,strong ≈ max(1, 2(α − 1)) (Liu et al. 2025 Fig. 5e guide lines; unverified).
+
+    Args:
+      alpha: data exponent α.
+
+    Returns:
+      max(1, 2(α − 1)) as an array.
+    """
     return jnp.maximum(1.0, 2.0 * (as_float(alpha) - 1.0))
