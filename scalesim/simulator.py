@@ -41,10 +41,14 @@ class Simulator:
       simulate: pure function of one member's PRNG key, the static config and the member's
         hyperparameters; returns a dict of scalar arrays (``converged`` flags included).
       name: short name used in messages and compilation-cache keys.
+      x64_only: the simulation is only correct in float64 (e.g. a solver whose penalty stages
+        overflow float32); :func:`run_simulator` then refuses to run with ``jax_enable_x64`` off
+        rather than return NaNs.
     """
 
     simulate: Callable
     name: str = "simulator"
+    x64_only: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -70,6 +74,8 @@ def run_simulator(sim: Simulator, cfg, hyper, *, key, member_ids=None, chunk: in
     Returns:
       dict of NumPy arrays with leading axis ``M``.
     """
+    if sim.x64_only and not jax.config.jax_enable_x64:
+        raise ValueError(f"simulator {sim.name} needs float64: enable it with jax.config.update('jax_enable_x64', True)")
     m, ids = member_axis(hyper, member_ids)
     fn = _compiled(sim, cfg)
     size = m if chunk is None else max(1, min(int(chunk), m))

@@ -164,6 +164,13 @@ def _simulate(mod, ex, hyper=None, **kw):
 
 def check_simulator(mod):
     ex, sim = mod.example("float32"), mod.SIMULATOR
+    if sim.x64_only and not x64():  # refuses float32 with a clear error instead of NaNs
+        try:
+            _simulate(mod, ex)
+        except ValueError as e:
+            assert "needs float64" in str(e)
+            return
+        raise AssertionError(f"{sim.name} is x64_only but ran with x64 off")
     hyper, m = ex["hyper"], _m(ex["hyper"])
     assert m >= 2, "example() must give >= 2 members"
     out = _simulate(mod, ex)

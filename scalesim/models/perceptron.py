@@ -221,7 +221,7 @@ def simulate(key, cfg: Config, hyper: Hyper) -> dict:
     return dict(eps=eps, R=R, kappa=kappa, theta_measured=th_m, converged=conv)
 
 
-SIMULATOR = Simulator(simulate, name="pruned-perceptron")
+SIMULATOR = Simulator(simulate, name="pruned-perceptron", x64_only=True)  # penalty stages up to C = 1e10
 
 
 def example(dtype: str = "float32") -> dict:

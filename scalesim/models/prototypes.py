@@ -215,7 +215,7 @@ def simulate(key, cfg: Config, hyper: Hyper) -> dict:
     return dict(eps=test_error_mixture(w @ T, cfg.m), theta_eff=effective_theta(C, T), converged=conv)
 
 
-SIMULATOR = Simulator(simulate, name="prototype-pruning")
+SIMULATOR = Simulator(simulate, name="prototype-pruning", x64_only=True)  # the max-margin solver needs float64
 
 
 def example(dtype: str = "float32") -> dict:
