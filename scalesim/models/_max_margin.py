@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from scalesim.roots import bisect
 
-__all__ = ["C_STAGES", "unit", "kept_sizes", "keep_indices", "max_margin"]
+__all__ = ["C_STAGES", "unit", "kept_sizes", "KeptSet", "keep_indices", "max_margin"]
 
 C_STAGES = (1.0, 1e2, 1e4, 1e6, 1e8, 1e10)
 
@@ -27,6 +27,20 @@ def kept_sizes(n: int, alpha_prune: float, f_min: float) -> tuple[int, int]:
     per member, ``round(k / f_min)`` (at least k), so that every f >= f_min keeps k rows."""
     k = max(1, int(round(alpha_prune * n)))
     return k, max(k, int(round(k / f_min)))
+
+
+class KeptSet:
+    """Mixin for pruning configs with fields ``n``, ``alpha_prune`` and ``f_min``."""
+
+    @property
+    def k(self) -> int:
+        """Kept-set size round(alpha_prune n) (at least 1)."""
+        return kept_sizes(self.n, self.alpha_prune, self.f_min)[0]
+
+    @property
+    def p_max(self) -> int:
+        """Rows drawn per member: round(k / f_min) (at least k)."""
+        return kept_sizes(self.n, self.alpha_prune, self.f_min)[1]
 
 
 def keep_indices(scores, k, easy, valid=None):

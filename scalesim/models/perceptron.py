@@ -36,7 +36,7 @@ from scalesim.precision import float_dtype
 from scalesim.simulator import Simulator
 from scalesim.validate import check_choice, check_positive_ints, check_range
 
-from ._max_margin import keep_indices, kept_sizes, max_margin, unit
+from ._max_margin import KeptSet, keep_indices, max_margin, unit
 
 __all__ = ["Config", "Hyper", "make_hyper", "SIMULATOR", "PAPERS", "example", "simulate", "make_problem",
            "teacher_and_probe", "sample", "train_probe", "test_error", "keep_indices", "max_margin"]
@@ -47,7 +47,7 @@ PROBES = ("exact", "trained")
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(KeptSet):
     """Static sizes of one simulated pruning point.
 
     Attributes:
@@ -72,16 +72,6 @@ class Config:
         check_range("f_min", self.f_min, 0.0, 1.0, lo_open=True)
         check_choice("probe", self.probe, PROBES)
         check_positive_ints("probe_epochs", self.probe_epochs)
-
-    @property
-    def k(self) -> int:
-        """Kept-set size round(alpha_prune n) (at least 1)."""
-        return kept_sizes(self.n, self.alpha_prune, self.f_min)[0]
-
-    @property
-    def p_max(self) -> int:
-        """Rows drawn per member: round(k / f_min) (at least k)."""
-        return kept_sizes(self.n, self.alpha_prune, self.f_min)[1]
 
 
 class Hyper(NamedTuple):

@@ -27,7 +27,7 @@ from scalesim.precision import float_dtype
 from scalesim.simulator import Simulator
 from scalesim.validate import check_positive_ints, check_range
 
-from ._max_margin import keep_indices, kept_sizes, max_margin, unit
+from ._max_margin import KeptSet, keep_indices, max_margin, unit
 
 __all__ = ["Config", "Hyper", "make_hyper", "SIMULATOR", "PAPERS", "example", "simulate", "mixture",
            "kmeans", "prototype_scores", "effective_theta", "test_error_mixture"]
@@ -36,7 +36,7 @@ PAPERS = ("sorscher2022beyond",)
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(KeptSet):
     """Static sizes of one prototype-pruning point.
 
     Attributes:
@@ -68,16 +68,6 @@ class Config:
         check_positive_ints("n_clusters", self.n_clusters)
         check_range("n_clusters", self.n_clusters, 2)
         check_positive_ints("iters", self.iters)
-
-    @property
-    def k(self) -> int:
-        """Kept-set size round(alpha_prune n) (at least 1)."""
-        return kept_sizes(self.n, self.alpha_prune, self.f_min)[0]
-
-    @property
-    def p_max(self) -> int:
-        """Rows drawn per member: round(k / f_min) (at least k)."""
-        return kept_sizes(self.n, self.alpha_prune, self.f_min)[1]
 
 
 class Hyper(NamedTuple):
