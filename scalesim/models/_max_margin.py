@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from scalesim.roots import bisect
+from scalesim.validate import check_positive_ints, check_range
 
 __all__ = ["C_STAGES", "unit", "kept_sizes", "KeptSet", "keep_indices", "max_margin"]
 
@@ -31,6 +32,13 @@ def kept_sizes(n: int, alpha_prune: float, f_min: float) -> tuple[int, int]:
 
 class KeptSet:
     """Mixin for pruning configs with fields ``n``, ``alpha_prune`` and ``f_min``."""
+
+    def check_kept_set(self) -> None:
+        """Validate the shared fields: n >= 2 (integer), alpha_prune > 0, f_min in (0, 1]."""
+        check_positive_ints("n", self.n)
+        check_range("n", self.n, 2)
+        check_range("alpha_prune", self.alpha_prune, 0.0, lo_open=True)
+        check_range("f_min", self.f_min, 0.0, 1.0, lo_open=True)
 
     @property
     def k(self) -> int:

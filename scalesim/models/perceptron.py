@@ -66,10 +66,7 @@ class Config(KeptSet):
     probe_epochs: int = 2
 
     def __post_init__(self):
-        check_positive_ints("n", self.n)
-        check_range("n", self.n, 2)
-        check_range("alpha_prune", self.alpha_prune, 0.0, lo_open=True)
-        check_range("f_min", self.f_min, 0.0, 1.0, lo_open=True)
+        self.check_kept_set()
         check_choice("probe", self.probe, PROBES)
         check_positive_ints("probe_epochs", self.probe_epochs)
 

@@ -60,10 +60,7 @@ class Config(KeptSet):
     iters: int = 30
 
     def __post_init__(self):
-        check_positive_ints("n", self.n)
-        check_range("n", self.n, 2)
-        check_range("alpha_prune", self.alpha_prune, 0.0, lo_open=True)
-        check_range("f_min", self.f_min, 0.0, 1.0, lo_open=True)
+        self.check_kept_set()
         check_range("m", self.m, 0.0)
         check_positive_ints("n_clusters", self.n_clusters)
         check_range("n_clusters", self.n_clusters, 2)
