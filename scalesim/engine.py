@@ -9,6 +9,19 @@ Member ``i`` is initialised with ``fold_in(stream(key, "init"), i)`` and its ste
 is drawn with ``fold_in(fold_in(stream(key, "data"), i), t)``: a member's trajectory does not
 depend on the ensemble size, nor on which device it runs.
 
+Memory: ``max_members=K`` runs the member axis in chunks of ``K`` members through one compiled
+program; the last chunk holds the rest (one more compilation). Member ``i``'s trajectory depends
+only on ``i``, but XLA:CPU vectorises the member axis in groups of up to 8 and lowers batches of
+fewer than 16 members differently, so the last bits of a member's reductions can depend on the
+batch it ran in. Chunks are therefore whole multiples of ``CHUNK_QUANTUM`` = 8 members and at
+least ``CHUNK_MIN`` = 16 (a smaller ``K`` is raised to 16; a rest shorter than 16 joins the chunk
+before it), and the last chunk ends where the ensemble ends: every member keeps the position it
+has in the unchunked run, and chunked and unchunked runs give the same bits (checked for every
+model by the conformance suite, on ensembles of 16 or more members).
+``max_members="auto"`` picks ``K`` from the device's free memory and the one-member program's
+memory analysis (:mod:`scalesim.memory`). :func:`member_chunking` sets the default for every
+``train_ensemble`` call in a block (the experiment runner uses it for ``--set max_members``).
+
 Metrics are recorded at ``record_steps`` (geometric by default) inside the compiled program:
 a ``lax.cond`` on a step mask that is shared by all members, so no host sync per step and
 no metric cost on other steps. Diverged members (any non-finite metric or parameter) are
@@ -17,6 +30,8 @@ flagged in :attr:`EnsembleResult.diverged`; :func:`good_members` names them in a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import warnings
@@ -27,10 +42,21 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import rng
+from . import memory, rng
 from .sharding import shard_members
 
-__all__ = ["Model", "EnsembleResult", "geometric_steps", "train_ensemble", "ensemble_outputs", "good_members", "warn_diverged"]
+__all__ = [
+    "Model",
+    "EnsembleResult",
+    "geometric_steps",
+    "train_ensemble",
+    "ensemble_outputs",
+    "good_members",
+    "warn_diverged",
+    "check_max_members",
+    "member_chunking",
+    "chunk_size",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +159,94 @@ def _prepare(hyper, steps, batch_size, record_steps, member_ids):
     return m, ids, rec, jnp.asarray(mask), jnp.asarray(slot)
 
 
+CHUNK_QUANTUM = 8  # members per chunk are a multiple of this ...
+CHUNK_MIN = 16  # ... and at least this (module docstring)
+_MAX_MEMBERS: contextvars.ContextVar = contextvars.ContextVar("scalesim_max_members", default=None)
+
+
+def check_max_members(value):
+    """Validate a member-chunk limit: ``None`` (all members at once), ``"auto"`` or an int >= 1.
+
+    Args:
+      value: ``None``, ``"auto"``, a positive integer, or its text (``"all"``/``"none"`` mean
+        ``None``; as given to ``--set max_members=...``).
+
+    Returns:
+      ``None``, ``"auto"`` or a positive ``int``.
+
+    Raises:
+      ValueError: anything else, naming ``max_members`` and the allowed values.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("auto",):
+            return "auto"
+        if text in ("all", "none", ""):
+            return None
+        if text.isascii() and text.isdigit():
+            value = int(text)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 1 <= int(value) < 2**31:
+        return int(value)
+    raise ValueError(f"max_members must be a positive integer (< 2^31), 'auto' or 'all'; got {value!r}")
+
+
+@contextlib.contextmanager
+def member_chunking(max_members):
+    """Default ``max_members`` for every :func:`train_ensemble` call in the ``with`` block.
+
+    Args:
+      max_members: as :func:`check_max_members` accepts; an explicit argument to
+        ``train_ensemble`` wins over it.
+    """
+    token = _MAX_MEMBERS.set(check_max_members(max_members))
+    try:
+        yield
+    finally:
+        _MAX_MEMBERS.reset(token)
+
+
+@functools.lru_cache(maxsize=64)
+def _one_member_bytes(model, cfg, optimizer, steps, batch_size, n_records, hyper_avals):
+    """Device bytes of the one-member program (memory analysis of an ahead-of-time compile)."""
+    treedef, leaves = hyper_avals
+    hyper1 = jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct((1,) + shape, dtype) for shape, dtype in leaves])
+    key = jax.ShapeDtypeStruct(rng.root_key(0).shape, rng.root_key(0).dtype)
+    fn = _compiled(model, cfg, optimizer, steps, batch_size, n_records)
+    lowered = fn.lower(
+        jax.ShapeDtypeStruct((1,), jnp.uint32), hyper1, key, key,
+        jax.ShapeDtypeStruct((steps + 1,), jnp.bool_), jax.ShapeDtypeStruct((steps + 1,), jnp.int32),
+    )
+    return memory.program_bytes(lowered.compile())
+
+
+def chunk_size(max_members, n_members: int, per_member_bytes=None, budget=None) -> int:
+    """Members per compiled call for a limit ``max_members`` and an ensemble of ``n_members``.
+
+    Args:
+      max_members: ``None`` (all), a positive int, or ``"auto"``.
+      n_members: the ensemble size M.
+      per_member_bytes: for ``"auto"``: device bytes of the one-member program (a callable
+        returning it is also accepted, so the estimate is only computed when needed).
+      budget: for ``"auto"``: free device bytes (default :func:`scalesim.memory.free_bytes`).
+
+    Returns:
+      an integer in ``[1, n_members]``. ``"auto"`` with no memory analysis available runs all
+      members at once.
+    """
+    limit = check_max_members(max_members)
+    if limit is None:
+        return n_members
+    if limit != "auto":
+        return min(limit, n_members)
+    per = per_member_bytes() if callable(per_member_bytes) else per_member_bytes
+    if per is None:
+        return n_members
+    free = memory.free_bytes().bytes if budget is None else int(budget)
+    return memory.members_that_fit(per, free, n_members)
+
+
 def ensemble_outputs(
     model: Model, cfg, hyper, optimizer: Callable, *, key, steps: int, batch_size: int, record_steps=None, member_ids=None
 ):
@@ -159,6 +273,7 @@ def train_ensemble(
     record_steps=None,
     member_ids=None,
     mesh=None,
+    max_members=None,
 ) -> EnsembleResult:
     """Train an ensemble of ``M`` members of ``model`` in one compiled program.
 
@@ -178,20 +293,41 @@ def train_ensemble(
         trajectory depends only on ``i``.
       mesh: optional ``jax.sharding.Mesh`` with one axis; the member axis is sharded over it
         (padded to a multiple of the mesh size with extra members that are dropped).
+      max_members: members per compiled call (``None``: all; an int >= 1, rounded down to a
+        multiple of 8 and raised to at least 16; ``"auto"``: as many as fit in half the
+        device's free memory, see :mod:`scalesim.memory`). Default: the enclosing
+        :func:`member_chunking`, else all. Results are bit-identical whatever the chunking.
 
     Returns:
       :class:`EnsembleResult` (NumPy arrays) with metrics of shape ``[M, len(record_steps)]``.
     """
     m, ids, rec, mask, slot = _prepare(hyper, steps, batch_size, record_steps, member_ids)
+    limit = check_max_members(_MAX_MEMBERS.get() if max_members is None else max_members)
     hyper = jax.tree.map(jnp.asarray, hyper)
-    ids_in, hyper_in = jnp.asarray(ids), hyper
-    if mesh is not None:
-        ids_in, hyper_in, _ = shard_members(mesh, ids, hyper)
-    fn = _compiled(model, cfg, optimizer, int(steps), int(batch_size), int(rec.size))
-    params, buf, diverged = fn(ids_in, hyper_in, rng.stream(key, "init"), rng.stream(key, "data"), mask, slot)
-    metrics = {k: np.asarray(v)[:m] for k, v in buf.items()}
-    params = jax.tree.map(lambda x: np.asarray(x)[:m], params)
-    return EnsembleResult(ids, rec, metrics, params, np.asarray(diverged)[:m])
+    static = (model, cfg, optimizer, int(steps), int(batch_size), int(rec.size))
+    leaves, treedef = jax.tree.flatten(hyper)
+    avals = (treedef, tuple((tuple(x.shape[1:]), x.dtype) for x in leaves))
+    size = chunk_size(limit, m, lambda: _one_member_bytes(*static, avals))
+    if size < m:  # whole vector groups per chunk, never a small batch (module docstring)
+        size = max(CHUNK_MIN, size - size % CHUNK_QUANTUM)
+    if mesh is not None and size < m:  # whole devices per chunk
+        n_dev = mesh.devices.size
+        size = min(m, -(-size // n_dev) * n_dev)
+    fn = _compiled(*static)
+    keys = (rng.stream(key, "init"), rng.stream(key, "data"))
+    starts = list(range(0, m, size))
+    if len(starts) > 1 and m - starts[-1] < CHUNK_MIN:  # a short rest joins the chunk before it
+        starts.pop()
+    parts = []
+    for lo, hi in zip(starts, starts[1:] + [m]):
+        sel = np.arange(lo, hi)
+        ids_in, hyper_in = ids[sel], (jax.tree.map(lambda x: x[sel], hyper) if size < m else hyper)
+        if mesh is not None:
+            ids_in, hyper_in, _ = shard_members(mesh, ids_in, hyper_in)
+        params, buf, diverged = fn(jnp.asarray(ids_in), hyper_in, *keys, mask, slot)
+        parts.append(jax.tree.map(lambda x: np.asarray(x)[: sel.size], (params, buf, diverged)))
+    params, buf, diverged = jax.tree.map(lambda *xs: np.concatenate(xs), *parts) if len(parts) > 1 else parts[0]
+    return EnsembleResult(ids, rec, dict(buf), params, diverged)
 
 
 def good_members(result: EnsembleResult, label: str = "ensemble") -> np.ndarray:

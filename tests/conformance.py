@@ -6,6 +6,7 @@ module supplies a small case through ``example(dtype)``. A model (:class:`scales
 - shapes: a batch has a leading ``batch_size`` axis, the loss and metrics are finite scalars,
   ``float32`` params for a float32 config;
 - ``vmap`` over members equals a Python loop over the same members;
+- ``train_ensemble(..., max_members=K)`` chunks give the bits of the unchunked run;
 - no recompilation when the ensemble trainer is called again with new hyperparameter values
   (compilations counted with :mod:`jax.monitoring`);
 - same seed -> same bits;
@@ -130,6 +131,22 @@ def check_model_no_recompile_same_bits(mod):
     for k in r1.metrics:
         np.testing.assert_array_equal(r1.metrics[k], r1b.metrics[k], err_msg=f"same seed, different bits in {k}")
     assert not r1.diverged.any(), "example members diverged"
+
+
+def check_model_chunked(mod):
+    """``max_members`` chunks give the bits of the unchunked run: 37 members as 16 + 21."""
+    ex = mod.example("float32")
+    for m, limits in ((37, (16,)),):
+        hyper = jax.tree.map(lambda x: jnp.concatenate([x] * m)[:m], ex["hyper"])  # members differ by id
+        whole = _train(mod, ex, hyper)
+        for k in limits:
+            part = _train(mod, ex, hyper, max_members=k)
+            where = f"M={m}, max_members={k}"
+            for name in whole.metrics:
+                np.testing.assert_array_equal(whole.metrics[name], part.metrics[name],
+                                              err_msg=f"{where}: {name} differs from the unchunked run")
+            for a, b in zip(jax.tree.leaves(whole.params), jax.tree.leaves(part.params)):
+                np.testing.assert_array_equal(a, b, err_msg=f"{where}: params differ from the unchunked run")
 
 
 def check_model_f32_vs_f64(mod, rtol=2e-3, atol=1e-5):

@@ -30,6 +30,11 @@ def test_model_no_recompile_same_bits(mod):
     C.check_model_no_recompile_same_bits(mod)
 
 
+@pytest.mark.parametrize("mod", MODELS, ids=ids)
+def test_model_chunked_equals_unchunked(mod):
+    C.check_model_chunked(mod)
+
+
 @needs_x64
 @pytest.mark.parametrize("mod", MODELS, ids=ids)
 def test_model_float32_vs_float64(mod):

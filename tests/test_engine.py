@@ -4,7 +4,8 @@ import numpy as np
 import optax
 import pytest
 
-from scalesim.engine import ensemble_outputs, geometric_steps, good_members, train_ensemble
+from scalesim.engine import (check_max_members, chunk_size, ensemble_outputs, geometric_steps, good_members,
+                             member_chunking, train_ensemble)
 from scalesim.models import linear_sgd as lin
 from scalesim.rng import root_key
 
@@ -72,3 +73,44 @@ def test_training_outcome_is_differentiable_in_hyperparameters():
     fd = (final_mse(0.1 + eps) - final_mse(0.1 - eps)) / (2 * eps)
     np.testing.assert_allclose(g, fd, rtol=1e-5)
     assert g < 0  # a larger (stable) step size learns faster here
+
+
+def test_max_members_chunks_are_bit_identical():
+    cfg = lin.Config(d=8)
+    hyper = lin.make_hyper(np.linspace(0.05, 0.2, 41), 2.0, 1.5, 0.1)
+    whole = train_ensemble(lin.MODEL, cfg, hyper, sgd, key=root_key(3), steps=20, batch_size=2)
+    for k in (1, 16, 24, "auto", 1000):
+        part = train_ensemble(lin.MODEL, cfg, hyper, sgd, key=root_key(3), steps=20, batch_size=2, max_members=k)
+        for name in whole.metrics:
+            np.testing.assert_array_equal(whole.metrics[name], part.metrics[name], err_msg=f"max_members={k}")
+        for a, b in zip(jax.tree.leaves(whole.params), jax.tree.leaves(part.params)):
+            np.testing.assert_array_equal(a, b)
+    with member_chunking(16):  # the runner's default for every call in the block
+        part = train_ensemble(lin.MODEL, cfg, hyper, sgd, key=root_key(3), steps=20, batch_size=2)
+    np.testing.assert_array_equal(whole.metrics["mse"], part.metrics["mse"])
+
+
+def test_chunk_sizes_and_auto():
+    assert chunk_size(None, 100) == 100 and chunk_size(7, 100) == 7 and chunk_size(500, 100) == 100
+    # "auto": half the free memory over the one-member program's bytes, within [1, M]
+    assert chunk_size("auto", 100, per_member_bytes=10, budget=400) == 20
+    assert chunk_size("auto", 100, per_member_bytes=10**12, budget=400) == 1
+    assert chunk_size("auto", 100, per_member_bytes=lambda: 1, budget=10**9) == 100
+    assert chunk_size("auto", 100, per_member_bytes=None) == 100  # no memory analysis: all at once
+    # on this CPU "auto" finds a finite K from the host's memory
+    k = chunk_size("auto", 10**9, per_member_bytes=10**6)
+    assert 1 <= k < 10**9
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "0", "-3", "many", True, 2**31])
+def test_max_members_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="max_members must be"):
+        check_max_members(bad)
+    with pytest.raises(ValueError, match="max_members must be"):
+        train_ensemble(lin.MODEL, lin.Config(d=4), lin.make_hyper(0.1, [2.0, 2.0], 1.5), sgd, key=root_key(0),
+                       steps=2, batch_size=1, max_members=bad)
+
+
+def test_max_members_accepts_text():
+    assert check_max_members("auto") == "auto" and check_max_members(" 32 ") == 32
+    assert check_max_members("all") is None and check_max_members(None) is None
