@@ -1,4 +1,4 @@
-"""``scalesim list | run | report | fit``: the command-line front end.
+"""``scalesim list | run | report | status | fit``: the command-line front end.
 
 Bad input (unknown experiment, bad ``--set`` key or value, invalid setting) prints one line
 ``scalesim: error: ...`` to stderr and exits with status 2, without a traceback. Set
@@ -49,6 +49,13 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     r.add_argument("--cite", action="store_true", help="print BibTeX for the papers behind the experiment")
+    r.add_argument("--worker", metavar="I/N", default=None,
+                   help="run only the sweep points with index = I mod N (default: detected from a SLURM job "
+                        "array, else the whole sweep)")
+    r.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize() and run this JAX process's share of the points")
+    st = sub.add_parser("status", help="done and pending sweep points of a run directory")
+    st.add_argument("dir")
     rep = sub.add_parser("report", help="redraw figure and table from a finished run directory")
     rep.add_argument("dir")
     rep.add_argument("--cite", action="store_true", help="print BibTeX for the papers behind the experiment")
@@ -82,10 +89,22 @@ def _run(args) -> int:
         return 0
     if args.command == "run":
         from .registry import experiment
+        from .workers import detect_worker
 
         exp = experiment(args.name)
-        run_experiment(exp, args.out, quick=args.quick, overrides=_parse_sets(args.set), progress=not args.no_progress)
+        worker = detect_worker(args.worker, distributed=args.distributed)
+        run_experiment(exp, args.out, quick=args.quick, overrides=_parse_sets(args.set), progress=not args.no_progress,
+                       worker=worker)
         _cite(args, exp)
+        return 0
+    if args.command == "status":
+        from .experiments import status
+
+        st = status(args.dir, REGISTRY)
+        print(f"{st.name}: {st.done}/{st.total} points done, {len(st.pending)} pending; "
+              f"summary.json {'present' if st.summary else 'absent'}")
+        for index, pid, label in st.pending:
+            print(f"  pending #{index} {pid}  {label}")
         return 0
     if args.command == "report":
         report(args.dir, REGISTRY)
@@ -97,7 +116,7 @@ def _run(args) -> int:
 
             _cite(args, experiment(read_json(Path(args.dir) / "experiment.json")["name"]))
         return 0
-    raise _UsageError("a command is required: list, run, report" + (", fit" if "fit" in sys.modules else ""))
+    raise _UsageError("a command is required: list, run, report, status" + (", fit" if "fit" in sys.modules else ""))
 
 
 def main(argv=None) -> int:
@@ -105,10 +124,15 @@ def main(argv=None) -> int:
 
     jax.config.update("jax_enable_x64", True)  # theory in float64; models choose their own dtype
     jax.config.update("jax_threefry_partitionable", True)  # pinned: flipping it changes random draws
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i in range(len(argv) - 1):  # `--worker -1/2` is a (bad) value, not an option
+        if argv[i] == "--worker" and argv[i + 1].startswith("-"):
+            argv[i : i + 2] = [f"--worker={argv[i + 1]}"]
+            break
     try:
         args = _build_parser().parse_args(argv)
         if args.command is None:
-            raise _UsageError("a command is required (list, run, report, fit); see `scalesim --help`")
+            raise _UsageError("a command is required (list, run, report, status, fit); see `scalesim --help`")
         return _run(args)
     except (_UsageError, ValueError) as e:
         if os.environ.get("SCALESIM_DEBUG"):

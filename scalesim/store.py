@@ -11,18 +11,25 @@ Layout of an experiment's output directory::
       summary.json             measured-vs-theory records
       figure.png, figure.pdf
 
-A point's directory is assembled under ``runs/.tmp-*`` and renamed into place, so a sweep
-killed at any moment (even SIGKILL) leaves only complete points; re-running skips them.
+A point's directory is assembled under ``runs/.tmp-<id>-<host>-<pid>-*`` and renamed into
+place, so a sweep killed at any moment (even SIGKILL) leaves only complete points; re-running
+skips them. Several processes may write one store at once (sweep points spread over workers,
+or the same command started twice): a point that lands twice keeps the first copy, and
+:func:`clean_partial` removes only partial directories whose writer is provably gone (a dead
+process on this host, or no change for ``STALE_SECONDS`` when written from another host).
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -40,7 +47,11 @@ __all__ = [
     "is_done",
     "run_dir",
     "load_summary",
+    "clean_partial",
+    "STALE_SECONDS",
 ]
+
+STALE_SECONDS = 3600.0  # a partial directory from another host untouched this long is abandoned
 
 
 class Run(NamedTuple):
@@ -140,11 +151,20 @@ def is_done(path) -> bool:
     return (Path(path) / "config.json").is_file()
 
 
+def _host() -> str:
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+
+
 def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
-    """Atomically create the run directory ``path`` with config, metrics and arrays."""
+    """Atomically create the run directory ``path`` with config, metrics and arrays.
+
+    The files are written to a private ``.tmp-<id>-<host>-<pid>-*`` directory beside ``path``
+    and renamed into place. When another process landed the same point first, its copy is
+    kept and this one discarded (both hold the same results: a point's id fixes its inputs).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-{_host()}-{os.getpid()}-", dir=path.parent))
     try:
         for name, data in (
             ("arrays.npz", _npz_bytes(arrays)),
@@ -156,10 +176,13 @@ def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
                 f.flush()
                 os.fsync(f.fileno())
         _fsync_dir(tmp)
-        if path.exists():  # a finished twin (same id) already landed: keep it
-            shutil.rmtree(tmp)
+        try:
+            os.rename(tmp, path)
+        except OSError as e:  # a twin (same id) landed first: keep it
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not is_done(path):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
             return path
-        os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -189,13 +212,41 @@ def load_summary(out_dir) -> list[dict]:
     return read_json(Path(out_dir) / "summary.json")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _is_stale(p: Path, now: float) -> bool:
+    """Whether the partial directory ``p`` was abandoned by its writer."""
+    parts = p.name.split("-")  # .tmp-<id>-<host>-<pid>-<random>
+    try:
+        age = now - p.stat().st_mtime
+    except OSError:
+        return False
+    if len(parts) >= 5 and parts[-3] == _host() and parts[-2].isdigit():
+        return not _pid_alive(int(parts[-2])) or age > STALE_SECONDS
+    return age > STALE_SECONDS
+
+
 def clean_partial(out_dir) -> int:
-    """Remove leftover ``.tmp-*`` directories of an interrupted sweep; returns how many."""
+    """Remove abandoned ``.tmp-*`` directories of interrupted writers; returns how many.
+
+    Only directories whose writer is provably gone are removed: written by a process of this
+    host that no longer runs, or untouched for :data:`STALE_SECONDS` (another host's writer,
+    or a directory of an older scalesim). Another process's in-flight point is never touched.
+    """
     root = Path(out_dir) / "runs"
     n = 0
     if root.is_dir():
+        now = time.time()
         for p in root.iterdir():
-            if p.name.startswith(".tmp-"):
+            if p.name.startswith(".tmp-") and _is_stale(p, now):
                 shutil.rmtree(p, ignore_errors=True)
                 n += 1
     return n

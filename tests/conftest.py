@@ -20,3 +20,14 @@ import pytest  # noqa: E402
 def quick_results(tmp_path_factory):
     """One results root per test session: quick runs made by tests are reused by the notebooks."""
     return tmp_path_factory.mktemp("results")
+
+
+@pytest.fixture(scope="session")
+def compile_cache_env(tmp_path_factory):
+    """Environment for CLI subprocesses: one persistent JAX compilation cache shared by every
+    subprocess of the test session (concurrent workers of one sweep compile the same programs)."""
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("jax-cache")),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+    }

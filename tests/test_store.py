@@ -58,8 +58,9 @@ def _cli(out, env=None):
     return [sys.executable, "-m", "scalesim.cli", "run", "sgd-powerlaw", "--quick", "--out", str(out), *TINY]
 
 
-def _env():
+def _env(extra=None):
     env = dict(os.environ)
+    env.update(extra or {})
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -68,10 +69,10 @@ def _arrays(out):
     return {r.path.name: r.arrays for r in store.load_runs(out)}
 
 
-def test_sigkill_then_resume_is_bit_identical(tmp_path):
+def test_sigkill_then_resume_is_bit_identical(tmp_path, compile_cache_env):
     ref, killed = tmp_path / "ref", tmp_path / "killed"
-    subprocess.run(_cli(ref), check=True, env=_env(), capture_output=True, cwd=tmp_path)
-    proc = subprocess.Popen(_cli(killed), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    subprocess.run(_cli(ref), check=True, env=_env(compile_cache_env), capture_output=True, cwd=tmp_path)
+    proc = subprocess.Popen(_cli(killed), env=_env(compile_cache_env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     runs = killed / "runs"
     deadline = time.time() + 240
     while time.time() < deadline:  # kill as soon as the first point has landed
@@ -83,7 +84,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     n_done = sum(1 for p in runs.iterdir() if not p.name.startswith("."))
     assert 1 <= n_done < 3, f"expected a partial sweep after SIGKILL, found {n_done} points"
     assert not (killed / "summary.json").exists()
-    subprocess.run(_cli(killed), check=True, env=_env(), capture_output=True, cwd=tmp_path)
+    subprocess.run(_cli(killed), check=True, env=_env(compile_cache_env), capture_output=True, cwd=tmp_path)
     a, b = _arrays(ref), _arrays(killed)
     assert sorted(a) == sorted(b) and len(a) == 3
     for pid in a:

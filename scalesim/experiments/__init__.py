@@ -1,7 +1,7 @@
 """Registered experiments: a plain dict from name to :class:`~scalesim.experiments.base.Experiment`."""
 
 from .bahri_regimes import EXPERIMENT as _bahri_regimes
-from .base import Experiment, report, run_experiment
+from .base import Experiment, report, run_experiment, status
 from .elhage_phase import EXPERIMENT as _elhage_phase
 from .pruning_frontier import EXPERIMENT as _pruning_frontier
 from .pruning_prototypes import EXPERIMENT as _pruning_prototypes
@@ -32,4 +32,4 @@ REGISTRY: dict[str, Experiment] = {
     )
 }
 
-__all__ = ["REGISTRY", "Experiment", "run_experiment", "report"]
+__all__ = ["REGISTRY", "Experiment", "run_experiment", "report", "status"]

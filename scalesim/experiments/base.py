@@ -2,14 +2,23 @@
 
 An :class:`Experiment` is a plain record of functions, registered in the dict
 ``scalesim.experiments.REGISTRY``. The runner turns its settings into a sweep of point
-configs, trains each point that has no finished run directory yet, saves it atomically,
-then summarises (``summary.json``), plots (``figure.png``/``figure.pdf``) and prints the
-measured-vs-theory table. :func:`report` redoes the last three from the store alone.
+configs, trains each point of its share that has no finished run directory yet, saves it
+atomically, then, once every point of the sweep is in the store, summarises
+(``summary.json``), plots (``figure.png``/``figure.pdf``) and prints the measured-vs-theory
+table. :func:`report` redoes the last three from the store alone.
+
+Sweep points can be spread over processes (:mod:`scalesim.workers`): each worker runs its
+share into the same store; the run that finds every point present writes the summary.
+
+Execution settings change how a sweep runs, never what it computes, so they are not part of
+the experiment's settings or of any point id: ``max_members`` (members per compiled call,
+:func:`scalesim.engine.member_chunking`), given as ``--set max_members=K|auto``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import sys
 import time
 from pathlib import Path
@@ -19,9 +28,26 @@ from .. import __version__
 from ..config import from_dict, replace_from_strings, stable_id, to_dict
 from ..fit.records import format_table
 from ..prediction import verify_refs
-from ..store import Run, clean_partial, is_done, load_run, read_json, run_dir, save_run, write_json
+from ..engine import check_max_members, member_chunking
+from ..store import Run, atomic_write_bytes, clean_partial, is_done, load_run, read_json, run_dir, save_run, write_json
+from ..workers import Worker
 
-__all__ = ["Experiment", "run_experiment", "report", "point_id", "default_out_dir", "Progress", "check_theory_refs", "StoredResults", "load_results"]
+__all__ = [
+    "Experiment",
+    "run_experiment",
+    "report",
+    "status",
+    "SweepStatus",
+    "point_id",
+    "default_out_dir",
+    "Progress",
+    "check_theory_refs",
+    "StoredResults",
+    "load_results",
+    "EXECUTION_SETTINGS",
+]
+
+EXECUTION_SETTINGS = {"max_members": check_max_members}  # name -> parser; not part of point ids
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,23 +138,38 @@ def _load_sweep_runs(out: Path, exp: Experiment, settings) -> tuple[list[Run], i
     return runs, missing
 
 
+def _save_figure(fig, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    for ext in ("png", "pdf"):
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=130, bbox_inches="tight", format=ext)
+        atomic_write_bytes(out / f"figure.{ext}", buf.getvalue())  # unique temp name + os.replace
+    plt.close(fig)
+
+
 def _finish(exp: Experiment, out: Path, settings, runs: list[Run], stream) -> list[dict]:
     records = exp.summarize(runs, settings)
     check_theory_refs(exp, records)
     write_json(out / "summary.json", records)
     fig = exp.plot(runs, settings, records)
     if fig is not None:
-        import matplotlib.pyplot as plt
-
-        for ext in ("png", "pdf"):
-            tmp = out / f".figure.tmp.{ext}"
-            fig.savefig(tmp, dpi=130, bbox_inches="tight", format=ext)
-            tmp.replace(out / f"figure.{ext}")
-        plt.close(fig)
+        _save_figure(fig, out)
     if stream is not None:
         stream.write(f"\n{exp.name}: measured vs theory ({out / 'summary.json'})\n")
         stream.write(format_table(records) + "\n")
     return records
+
+
+def _split_overrides(overrides: dict | None) -> tuple[dict, dict]:
+    """``(settings overrides, execution settings)`` of the ``--set`` pairs."""
+    plain, execution = {}, {}
+    for key, text in (overrides or {}).items():
+        if key in EXECUTION_SETTINGS:
+            execution[key] = EXECUTION_SETTINGS[key](text)
+        else:
+            plain[key] = text
+    return plain, execution
 
 
 def run_experiment(
@@ -139,37 +180,69 @@ def run_experiment(
     overrides: dict | None = None,
     progress: bool = True,
     stream=None,
-) -> list[dict]:
+    worker: Worker | None = None,
+) -> list[dict] | None:
     """Run (or resume) ``exp`` into ``out_dir``; returns the summary records.
 
     Finished points are skipped, so an interrupted sweep resumes where it stopped and ends
     with the same results as an uninterrupted one. Setting errors raise ``ValueError``
     before anything is trained or written.
+
+    Args:
+      exp: the experiment.
+      out_dir: the run store (default ``results/NAME[-quick]``).
+      quick: the quick settings (else the full ones).
+      overrides: ``{"setting": "text"}`` from ``--set``; ``max_members`` is an execution
+        setting (members per compiled call; ``"auto"`` sizes chunks from device memory).
+      progress: draw the progress bar on stderr.
+      stream: where the table goes (default stdout; ``None`` in :func:`load_results`).
+      worker: this process's share of the sweep (:class:`scalesim.workers.Worker`; default
+        the whole sweep).
+
+    Returns:
+      The summary records, or ``None`` when this worker's share is done but other points of
+      the sweep are not yet in the store (the last worker to finish writes the summary).
     """
+    plain, execution = _split_overrides(overrides)
     settings = exp.settings(quick)
-    if overrides:
-        settings = replace_from_strings(settings, overrides)
+    if plain:
+        settings = replace_from_strings(settings, plain)
     points = exp.sweep(settings)
+    worker = Worker() if worker is None else worker
     out = Path(out_dir) if out_dir is not None else default_out_dir(exp.name, quick)
+    if str(out).strip() == "":
+        raise ValueError("--out must name a directory; got an empty path")
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
     write_json(
         out / "experiment.json",
         {"name": exp.name, "quick": quick, "settings": to_dict(settings), "scalesim_version": __version__},
     )
-    bar = Progress(len(points), exp.name, enabled=progress)
-    for i, p in enumerate(points):
-        d = run_dir(out, point_id(p, settings))
-        bar.update(i, _point_label(p))
-        if is_done(d):
-            continue
-        metrics, arrays = exp.run_point(p, settings)
-        config = {"experiment": exp.name, "point": to_dict(p), "settings": to_dict(settings), "_index": i}
-        save_run(d, config, metrics, arrays)
-    bar.update(len(points), "done")
+    share = worker.share(len(points))
+    label = exp.name if worker.count == 1 else f"{exp.name} [worker {worker}]"
+    bar = Progress(len(share), label, enabled=progress)
+    with member_chunking(execution.get("max_members")):
+        for done, i in enumerate(share):
+            p = points[i]
+            d = run_dir(out, point_id(p, settings))
+            bar.update(done, _point_label(p))
+            if is_done(d):
+                continue
+            metrics, arrays = exp.run_point(p, settings)
+            config = {"experiment": exp.name, "point": to_dict(p), "settings": to_dict(settings), "_index": i}
+            save_run(d, config, metrics, arrays)
+    bar.update(len(share), "done")
+    out_stream = sys.stdout if stream is None else stream
     runs, missing = _load_sweep_runs(out, exp, settings)
-    assert missing == 0
-    return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream)
+    if missing:
+        if out_stream is not None:
+            out_stream.write(
+                f"{exp.name}: worker {worker} ran its {len(share)} point(s); {missing} of {len(points)} sweep "
+                f"point(s) remain for other workers (`scalesim status {out}`). The last worker to finish writes "
+                f"summary.json; `scalesim report {out}` also does once all are present.\n"
+            )
+        return None
+    return _finish(exp, out, settings, runs, out_stream)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,18 +287,66 @@ def load_results(exp: Experiment, results=None, *, quick: bool = True, run_missi
     return StoredResults(exp, settings, runs, read_json(out / "summary.json"), out)
 
 
-def report(out_dir, registry: dict, stream=None) -> list[dict]:
-    """Redraw the figure and table of a finished run directory from the store alone."""
+def _open_store(out_dir, registry: dict):
+    """``(exp, settings, quick)`` of a run store, from its ``experiment.json``."""
     out = Path(out_dir)
     meta_path = out / "experiment.json"
     if not meta_path.is_file():
         raise ValueError(f"{out} is not a scalesim run directory (no experiment.json)")
     meta = read_json(meta_path)
-    if meta.get("name") not in registry:
-        raise ValueError(f"{out}: unknown experiment {meta.get('name')!r}")
+    if not isinstance(meta, dict) or meta.get("name") not in registry:
+        raise ValueError(f"{out}: unknown experiment {meta.get('name') if isinstance(meta, dict) else meta!r}")
     exp = registry[meta["name"]]
-    settings = from_dict(type(exp.settings(bool(meta.get("quick", True)))), meta["settings"])
+    quick = bool(meta.get("quick", True))
+    return exp, from_dict(type(exp.settings(quick)), meta["settings"]), quick
+
+
+def report(out_dir, registry: dict, stream=None) -> list[dict]:
+    """Redraw the figure and table of a finished run directory from the store alone."""
+    out = Path(out_dir)
+    exp, settings, quick = _open_store(out, registry)
     runs, missing = _load_sweep_runs(out, exp, settings)
     if missing:
-        raise ValueError(f"{out}: {missing} sweep point(s) not finished; resume with `scalesim run {exp.name}`")
+        raise ValueError(
+            f"{out}: {missing} sweep point(s) not finished (`scalesim status {out}` lists them); resume with "
+            f"`scalesim run {exp.name}{' --quick' if quick else ''} --out {out}`"
+        )
     return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream)
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepStatus:
+    """Which points of a stored sweep are done (see :func:`status`).
+
+    Attributes:
+      name: the experiment. total: number of sweep points. done: how many are in the store.
+      pending: ``(sweep index, point id, label)`` of each missing point. summary: whether
+      ``summary.json`` exists.
+    """
+
+    name: str
+    total: int
+    done: int
+    pending: tuple
+    summary: bool
+
+
+def status(out_dir, registry: dict) -> SweepStatus:
+    """Done and pending points of the run store ``out_dir`` (nothing is run or written).
+
+    Args:
+      out_dir: a run store written by :func:`run_experiment`.
+      registry: name -> :class:`Experiment`.
+
+    Returns:
+      :class:`SweepStatus`.
+    """
+    out = Path(out_dir)
+    exp, settings, _ = _open_store(out, registry)
+    points = exp.sweep(settings)
+    pending = []
+    for i, p in enumerate(points):
+        pid = point_id(p, settings)
+        if not is_done(run_dir(out, pid)):
+            pending.append((i, pid, _point_label(p)))
+    return SweepStatus(exp.name, len(points), len(points) - len(pending), tuple(pending), (out / "summary.json").is_file())
