@@ -115,3 +115,31 @@ def test_save_run_twin_keeps_first(tmp_path):
     store.save_run(d, {"c": 1}, {"m": 2}, {"a": np.ones(2)})  # a twin landing second is discarded
     assert store.load_run(d).metrics == {"m": 1}
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["p1"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--worker", "3/3"], "--worker needs 0 <= I < N"),
+        (["--worker", "-1/2"], "--worker needs 0 <= I < N"),
+        (["--worker", "1/two"], "--worker expects I/N"),
+        (["--set", "max_members=0"], "max_members must be"),
+        (["--set", "max_members=-4"], "max_members must be"),
+        (["--out", ""], "--out must name a directory"),
+    ],
+)
+def test_bad_scale_options_one_line_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    from scalesim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "sgd-powerlaw", "--quick", "--no-progress", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("scalesim: error: ") and message in err[0], err
+    assert not any(tmp_path.iterdir())  # nothing was written
+
+
+def test_status_of_a_missing_store(capsys, tmp_path):
+    from scalesim.cli import main
+
+    assert main(["status", str(tmp_path)]) == 2
+    assert "not a scalesim run directory" in capsys.readouterr().err

@@ -209,9 +209,9 @@ def run_experiment(
         settings = replace_from_strings(settings, plain)
     points = exp.sweep(settings)
     worker = Worker() if worker is None else worker
-    out = Path(out_dir) if out_dir is not None else default_out_dir(exp.name, quick)
-    if str(out).strip() == "":
+    if out_dir is not None and str(out_dir).strip() == "":
         raise ValueError("--out must name a directory; got an empty path")
+    out = Path(out_dir) if out_dir is not None else default_out_dir(exp.name, quick)
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
     write_json(
