@@ -54,8 +54,10 @@ def _build_parser() -> argparse.ArgumentParser:
                         "array, else the whole sweep)")
     r.add_argument("--distributed", action="store_true",
                    help="call jax.distributed.initialize() and run this JAX process's share of the points")
-    st = sub.add_parser("status", help="done and pending sweep points of a run directory")
+    st = sub.add_parser("status", help="done, pending and damaged sweep points of a run directory")
     st.add_argument("dir")
+    ver = sub.add_parser("verify", help="check every point of a run directory against its manifest (exit 2 if damaged)")
+    ver.add_argument("dir")
     rep = sub.add_parser("report", help="redraw figure and table from a finished run directory")
     rep.add_argument("dir")
     rep.add_argument("--cite", action="store_true", help="print BibTeX for the papers behind the experiment")
@@ -97,14 +99,19 @@ def _run(args) -> int:
                        worker=worker)
         _cite(args, exp)
         return 0
-    if args.command == "status":
+    if args.command in ("status", "verify"):
         from .experiments import status
 
         st = status(args.dir, REGISTRY)
-        print(f"{st.name}: {st.done}/{st.total} points done, {len(st.pending)} pending; "
+        print(f"{st.name}: {st.done}/{st.total} points done, {len(st.pending)} pending, {len(st.damaged)} damaged"
+              f"{f' ({st.unverified} written before manifests, unverified)' if st.unverified else ''}; "
               f"summary.json {'present' if st.summary else 'absent'}")
         for index, pid, label in st.pending:
             print(f"  pending #{index} {pid}  {label}")
+        for index, pid, reason in st.damaged:
+            print(f"  damaged #{index} {pid}  {reason}")
+        if args.command == "verify" and st.damaged:
+            raise ValueError(f"{len(st.damaged)} damaged point(s) in {args.dir}; `scalesim run` recomputes them")
         return 0
     if args.command == "report":
         report(args.dir, REGISTRY)
@@ -116,7 +123,7 @@ def _run(args) -> int:
 
             _cite(args, experiment(read_json(Path(args.dir) / "experiment.json")["name"]))
         return 0
-    raise _UsageError("a command is required: list, run, report, status" + (", fit" if "fit" in sys.modules else ""))
+    raise _UsageError("a command is required: list, run, report, status, verify" + (", fit" if "fit" in sys.modules else ""))
 
 
 def main(argv=None) -> int:
@@ -132,7 +139,7 @@ def main(argv=None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         if args.command is None:
-            raise _UsageError("a command is required (list, run, report, status, fit); see `scalesim --help`")
+            raise _UsageError("a command is required (list, run, report, status, verify, fit); see `scalesim --help`")
         return _run(args)
     except (_UsageError, ValueError) as e:
         if os.environ.get("SCALESIM_DEBUG"):

@@ -8,6 +8,7 @@ Layout of an experiment's output directory::
         config.json            the point's config
         metrics.json           scalar results (JSON)
         arrays.npz             arrays, loaded with allow_pickle=False
+        manifest.json          size and sha256 of each file above (written last)
       summary.json             measured-vs-theory records
       figure.png, figure.pdf
 
@@ -17,11 +18,18 @@ skips them. Several processes may write one store at once (sweep points spread o
 or the same command started twice): a point that lands twice keeps the first copy, and
 :func:`clean_partial` removes only partial directories whose writer is provably gone (a dead
 process on this host, or no change for ``STALE_SECONDS`` when written from another host).
+
+Integrity: :func:`load_run` verifies every file against ``manifest.json`` and raises
+:class:`DamagedRun` naming the point and the fault (a missing, truncated or altered file).
+:func:`quarantine` moves a damaged point aside (``runs/.damaged-<id>-<time>``, never deleted) so
+that the next run recomputes it. Points written before manifests existed have none; they load
+unverified (:func:`point_state` reports them as ``"unverified"``).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import math
@@ -30,6 +38,7 @@ import shutil
 import socket
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,7 +58,15 @@ __all__ = [
     "load_summary",
     "clean_partial",
     "STALE_SECONDS",
+    "DamagedRun",
+    "check_run",
+    "point_state",
+    "quarantine",
+    "MANIFEST",
 ]
+
+MANIFEST = "manifest.json"
+_FILES = ("arrays.npz", "metrics.json", "config.json")
 
 STALE_SECONDS = 3600.0  # a partial directory from another host untouched this long is abandoned
 
@@ -147,8 +164,84 @@ def run_dir(out_dir, point_id: str) -> Path:
 
 
 def is_done(path) -> bool:
-    """A point is done iff its directory exists (it only ever appears complete)."""
-    return (Path(path) / "config.json").is_file()
+    """A point has landed iff its directory exists (it only ever appears complete); whether it
+    is intact is :func:`check_run`'s question."""
+    return Path(path).is_dir()
+
+
+class DamagedRun(ValueError):
+    """A run directory that fails verification against its manifest."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"damaged run {self.path.name}: {reason}")
+
+
+def _digest(data: bytes) -> dict:
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def check_run(path) -> str | None:
+    """Why the run directory ``path`` is damaged, or ``None`` when it is intact.
+
+    Args:
+      path: a point's run directory.
+
+    Returns:
+      ``None`` (every file matches ``manifest.json``; or no manifest but all files present, a
+      point written before manifests), else a one-line reason.
+    """
+    path = Path(path)
+    present = {n for n in _FILES if (path / n).is_file()}
+    if not (path / MANIFEST).is_file():
+        lost = [n for n in _FILES if n not in present]
+        if lost:
+            return f"missing {', '.join(lost)}"
+        try:  # written with a manifest (its config says so) that has since been deleted
+            lost_manifest = "_manifest" in json.loads((path / "config.json").read_bytes())
+        except (OSError, ValueError):
+            return "config.json is unreadable"
+        return f"missing {MANIFEST}" if lost_manifest else None
+    try:
+        manifest = json.loads((path / MANIFEST).read_bytes())
+        files = manifest["files"]
+        assert isinstance(files, dict) and set(files) >= set(_FILES)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        return f"{MANIFEST} is unreadable"
+    for name in _FILES:
+        if name not in present:
+            return f"missing {name}"
+        try:
+            got = _digest((path / name).read_bytes())
+        except OSError as e:
+            return f"cannot read {name}: {e.strerror or e}"
+        want = files[name]
+        if not isinstance(want, dict) or got["bytes"] != want.get("bytes"):
+            return f"{name} has {got['bytes']} bytes; the manifest says {want.get('bytes') if isinstance(want, dict) else '?'}"
+        if got["sha256"] != want.get("sha256"):
+            return f"{name} does not match its checksum (altered)"
+    return None
+
+
+def point_state(path) -> tuple[str, str | None]:
+    """``(state, reason)`` of a point directory: ``"missing"``, ``"done"``, ``"unverified"``
+    (written before manifests; loads without checks) or ``"damaged"`` (with the reason)."""
+    path = Path(path)
+    if not path.is_dir():
+        return "missing", None
+    reason = check_run(path)
+    if reason is not None:
+        return "damaged", reason
+    return ("done" if (path / MANIFEST).is_file() else "unverified"), None
+
+
+def quarantine(path) -> Path:
+    """Move a damaged point directory aside (``.damaged-<id>-<time>``) and return the new path;
+    nothing is deleted, and the point counts as missing, so the next run recomputes it."""
+    path = Path(path)
+    dest = path.with_name(f".damaged-{path.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    os.rename(path, dest)
+    return dest
 
 
 def _host() -> str:
@@ -166,11 +259,14 @@ def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-{_host()}-{os.getpid()}-", dir=path.parent))
     try:
-        for name, data in (
-            ("arrays.npz", _npz_bytes(arrays)),
-            ("metrics.json", (json.dumps(jsonable(metrics), indent=2, sort_keys=True) + "\n").encode()),
-            ("config.json", (json.dumps(jsonable(config), indent=2, sort_keys=True) + "\n").encode()),
-        ):
+        files = {
+            "arrays.npz": _npz_bytes(arrays),
+            "metrics.json": (json.dumps(jsonable(metrics), indent=2, sort_keys=True) + "\n").encode(),
+            "config.json": (json.dumps(jsonable({**config, "_manifest": MANIFEST}), indent=2, sort_keys=True) + "\n").encode(),
+        }
+        manifest = {"format": 1, "files": {n: _digest(d) for n, d in files.items()}}
+        files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()  # last
+        for name, data in files.items():
             with open(tmp / name, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -190,9 +286,31 @@ def save_run(path, config: dict, metrics: dict, arrays: dict) -> Path:
     return path
 
 
-def load_run(path) -> Run:
-    """Load one finished run directory (config, metrics, arrays without pickle)."""
+def load_run(path, verify: bool = True) -> Run:
+    """Load one finished run directory (config, metrics, arrays without pickle).
+
+    Args:
+      path: the point's run directory.
+      verify: check every file against ``manifest.json`` first (:func:`check_run`).
+
+    Returns:
+      :class:`Run`.
+
+    Raises:
+      DamagedRun: the directory fails verification (or a file cannot be parsed).
+    """
     path = Path(path)
+    if verify:
+        reason = check_run(path)
+        if reason is not None:
+            raise DamagedRun(path, reason)
+    try:
+        return _read_run(path)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:  # e.g. an unverified legacy point
+        raise DamagedRun(path, f"unreadable: {' '.join(str(e).split())[:200]}") from None
+
+
+def _read_run(path: Path) -> Run:
     with np.load(path / "arrays.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return Run(read_json(path / "config.json"), read_json(path / "metrics.json"), arrays, path)
@@ -203,7 +321,7 @@ def load_runs(out_dir) -> list[Run]:
     root = Path(out_dir) / "runs"
     if not root.is_dir():
         return []
-    runs = [load_run(p) for p in sorted(root.iterdir()) if not p.name.startswith(".") and is_done(p)]
+    runs = [load_run(p) for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.is_dir()]
     return sorted(runs, key=lambda r: (r.config.get("_index", 0), str(r.path)))
 
 

@@ -18,7 +18,7 @@ def test_save_load_roundtrip_no_pickle(tmp_path):
     d = store.save_run(tmp_path / "runs" / "abc", {"x": (1, 2)}, {"loss": float("nan"), "n": 3},
                        {"a": np.arange(6.0).reshape(2, 3), "flag": np.array([True, False])})
     r = store.load_run(d)
-    assert r.config == {"x": [1, 2]} and r.metrics["loss"] is None and r.metrics["n"] == 3
+    assert r.config == {"x": [1, 2], "_manifest": "manifest.json"} and r.metrics["loss"] is None and r.metrics["n"] == 3
     np.testing.assert_array_equal(r.arrays["a"], np.arange(6.0).reshape(2, 3))
     with pytest.raises(ValueError, match="dtype object"):
         store.save_run(tmp_path / "runs" / "bad", {}, {}, {"o": np.array([{}, 1], dtype=object)})

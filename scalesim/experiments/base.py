@@ -29,7 +29,19 @@ from ..config import from_dict, replace_from_strings, stable_id, to_dict
 from ..fit.records import format_table
 from ..prediction import verify_refs
 from ..engine import check_max_members, member_chunking
-from ..store import Run, atomic_write_bytes, clean_partial, is_done, load_run, read_json, run_dir, save_run, write_json
+from ..store import (
+    DamagedRun,
+    Run,
+    atomic_write_bytes,
+    clean_partial,
+    load_run,
+    point_state,
+    quarantine,
+    read_json,
+    run_dir,
+    save_run,
+    write_json,
+)
 from ..workers import Worker
 
 __all__ = [
@@ -127,15 +139,27 @@ def _point_label(point) -> str:
     return " ".join(f"{k}={v}" for k, v in to_dict(point).items() if not isinstance(v, (list, dict)))
 
 
-def _load_sweep_runs(out: Path, exp: Experiment, settings) -> tuple[list[Run], int]:
-    runs, missing = [], 0
+def _load_sweep_runs(out: Path, exp: Experiment, settings) -> tuple[list[Run], int, list[str]]:
+    """``(runs, number missing, damaged)`` of the sweep; ``damaged`` holds one line per
+    point that fails verification (see :func:`scalesim.store.check_run`)."""
+    runs, missing, damaged = [], 0, []
     for p in exp.sweep(settings):
         d = run_dir(out, point_id(p, settings))
-        if is_done(d):
-            runs.append(load_run(d))
-        else:
+        if not d.is_dir():
             missing += 1
-    return runs, missing
+            continue
+        try:
+            runs.append(load_run(d))
+        except DamagedRun as e:
+            damaged.append(f"{d.name} ({e.reason})")
+    return runs, missing, damaged
+
+
+def _damage_error(out: Path, exp: Experiment, quick: bool, damaged: list[str]) -> ValueError:
+    return ValueError(
+        f"{out}: {len(damaged)} damaged point(s): {'; '.join(damaged[:5])}{' ...' if len(damaged) > 5 else ''}; "
+        f"`scalesim run {exp.name}{' --quick' if quick else ''} --out {out}` moves them aside and recomputes them"
+    )
 
 
 def _save_figure(fig, out: Path) -> None:
@@ -226,20 +250,27 @@ def run_experiment(
             p = points[i]
             d = run_dir(out, point_id(p, settings))
             bar.update(done, _point_label(p))
-            if is_done(d):
+            state, reason = point_state(d)
+            if state == "damaged":
+                moved = quarantine(d)
+                sys.stderr.write(f"\n{exp.name}: point {d.name} is damaged ({reason}); moved to {moved.name}, recomputing\n")
+            elif state != "missing":
                 continue
             metrics, arrays = exp.run_point(p, settings)
             config = {"experiment": exp.name, "point": to_dict(p), "settings": to_dict(settings), "_index": i}
             save_run(d, config, metrics, arrays)
     bar.update(len(share), "done")
     out_stream = sys.stdout if stream is None else stream
-    runs, missing = _load_sweep_runs(out, exp, settings)
-    if missing:
+    runs, missing, damaged = _load_sweep_runs(out, exp, settings)
+    if damaged and worker.count == 1:  # damaged after this run checked them: refuse, never use
+        raise _damage_error(out, exp, quick, damaged)
+    if missing or damaged:
         if out_stream is not None:
             out_stream.write(
-                f"{exp.name}: worker {worker} ran its {len(share)} point(s); {missing} of {len(points)} sweep "
-                f"point(s) remain for other workers (`scalesim status {out}`). The last worker to finish writes "
-                f"summary.json; `scalesim report {out}` also does once all are present.\n"
+                f"{exp.name}: worker {worker} ran its {len(share)} point(s); {missing + len(damaged)} of "
+                f"{len(points)} sweep point(s) remain for other workers{f' ({len(damaged)} damaged)' if damaged else ''} "
+                f"(`scalesim status {out}`). The last worker to finish writes summary.json; "
+                f"`scalesim report {out}` also does once all are present.\n"
             )
         return None
     return _finish(exp, out, settings, runs, out_stream)
@@ -281,9 +312,11 @@ def load_results(exp: Experiment, results=None, *, quick: bool = True, run_missi
         run_experiment(exp, out, quick=True, progress=False, stream=None)
     stored = read_json(meta)
     settings = from_dict(type(exp.settings(bool(stored.get("quick", quick)))), stored["settings"])
-    runs, missing = _load_sweep_runs(out, exp, settings)
+    runs, missing, damaged = _load_sweep_runs(out, exp, settings)
     if missing:
         raise FileNotFoundError(f"{out}: {missing} sweep point(s) not finished; resume with `scalesim run {exp.name}`")
+    if damaged:
+        raise _damage_error(out, exp, quick, damaged)
     return StoredResults(exp, settings, runs, read_json(out / "summary.json"), out)
 
 
@@ -305,7 +338,9 @@ def report(out_dir, registry: dict, stream=None) -> list[dict]:
     """Redraw the figure and table of a finished run directory from the store alone."""
     out = Path(out_dir)
     exp, settings, quick = _open_store(out, registry)
-    runs, missing = _load_sweep_runs(out, exp, settings)
+    runs, missing, damaged = _load_sweep_runs(out, exp, settings)
+    if damaged:
+        raise _damage_error(out, exp, quick, damaged)
     if missing:
         raise ValueError(
             f"{out}: {missing} sweep point(s) not finished (`scalesim status {out}` lists them); resume with "
@@ -319,20 +354,23 @@ class SweepStatus:
     """Which points of a stored sweep are done (see :func:`status`).
 
     Attributes:
-      name: the experiment. total: number of sweep points. done: how many are in the store.
-      pending: ``(sweep index, point id, label)`` of each missing point. summary: whether
-      ``summary.json`` exists.
+      name: the experiment. total: number of sweep points. done: how many are in the store and
+      intact (``unverified`` of them predate manifests). pending: ``(sweep index, point id,
+      label)`` of each missing point. damaged: ``(sweep index, point id, reason)`` of each point
+      that fails verification. summary: whether ``summary.json`` exists.
     """
 
     name: str
     total: int
     done: int
     pending: tuple
+    damaged: tuple
+    unverified: int
     summary: bool
 
 
 def status(out_dir, registry: dict) -> SweepStatus:
-    """Done and pending points of the run store ``out_dir`` (nothing is run or written).
+    """Done, pending and damaged points of the run store ``out_dir`` (nothing is run or written).
 
     Args:
       out_dir: a run store written by :func:`run_experiment`.
@@ -344,9 +382,15 @@ def status(out_dir, registry: dict) -> SweepStatus:
     out = Path(out_dir)
     exp, settings, _ = _open_store(out, registry)
     points = exp.sweep(settings)
-    pending = []
+    pending, damaged, unverified = [], [], 0
     for i, p in enumerate(points):
         pid = point_id(p, settings)
-        if not is_done(run_dir(out, pid)):
+        state, reason = point_state(run_dir(out, pid))
+        if state == "missing":
             pending.append((i, pid, _point_label(p)))
-    return SweepStatus(exp.name, len(points), len(points) - len(pending), tuple(pending), (out / "summary.json").is_file())
+        elif state == "damaged":
+            damaged.append((i, pid, reason))
+        unverified += state == "unverified"
+    done = len(points) - len(pending) - len(damaged)
+    return SweepStatus(exp.name, len(points), done, tuple(pending), tuple(damaged), unverified,
+                       (out / "summary.json").is_file())
