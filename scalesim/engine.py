@@ -56,6 +56,8 @@ __all__ = [
     "check_max_members",
     "member_chunking",
     "chunk_size",
+    "chunk_plan",
+    "member_bytes",
 ]
 
 
@@ -247,6 +249,52 @@ def chunk_size(max_members, n_members: int, per_member_bytes=None, budget=None) 
     return memory.members_that_fit(per, free, n_members)
 
 
+def chunk_plan(max_members, n_members: int, per_member_bytes=None, budget=None, n_devices: int = 1) -> list:
+    """The member chunks ``[(lo, hi), ...]`` that :func:`train_ensemble` runs, in order.
+
+    Args:
+      max_members: ``None`` (all), a positive int, or ``"auto"`` (:func:`chunk_size`).
+      n_members: the ensemble size M.
+      per_member_bytes, budget: for ``"auto"``, as in :func:`chunk_size`.
+      n_devices: devices of the member mesh (chunks hold whole multiples of it).
+
+    Returns:
+      half-open member ranges covering ``0..M``: one range when everything fits, else chunks of
+      a multiple of ``CHUNK_QUANTUM`` members (at least ``CHUNK_MIN``), the last one ending at M
+      (a rest shorter than ``CHUNK_MIN`` joins the chunk before it).
+    """
+    m = int(n_members)
+    size = chunk_size(max_members, m, per_member_bytes, budget)
+    if size < m:  # whole vector groups per chunk, never a small batch (module docstring)
+        size = max(CHUNK_MIN, size - size % CHUNK_QUANTUM)
+    if n_devices > 1 and size < m:  # whole devices per chunk
+        size = min(m, -(-size // n_devices) * n_devices)
+    starts = list(range(0, m, size))
+    if len(starts) > 1 and m - starts[-1] < CHUNK_MIN:  # a short rest joins the chunk before it
+        starts.pop()
+    return list(zip(starts, starts[1:] + [m]))
+
+
+def _avals(hyper):
+    leaves, treedef = jax.tree.flatten(hyper)
+    return treedef, tuple((tuple(np.shape(x)[1:]), jnp.asarray(x).dtype) for x in leaves)
+
+
+def member_bytes(model: Model, cfg, hyper, optimizer: Callable, *, steps: int, batch_size: int, record_steps=None):
+    """Device bytes of the one-member training program (what ``max_members="auto"`` divides by).
+
+    Args:
+      model, cfg, hyper, optimizer, steps, batch_size, record_steps: as for :func:`train_ensemble`
+        (only the shapes and dtypes of ``hyper`` matter).
+
+    Returns:
+      bytes (arguments + outputs + temporaries of the compiled program), or ``None`` when the
+      backend gives no memory analysis.
+    """
+    _, _, rec, _, _ = _prepare(hyper, steps, batch_size, record_steps, None)
+    return _one_member_bytes(model, cfg, optimizer, int(steps), int(batch_size), int(rec.size), _avals(hyper))
+
+
 def ensemble_outputs(
     model: Model, cfg, hyper, optimizer: Callable, *, key, steps: int, batch_size: int, record_steps=None, member_ids=None
 ):
@@ -305,23 +353,14 @@ def train_ensemble(
     limit = check_max_members(_MAX_MEMBERS.get() if max_members is None else max_members)
     hyper = jax.tree.map(jnp.asarray, hyper)
     static = (model, cfg, optimizer, int(steps), int(batch_size), int(rec.size))
-    leaves, treedef = jax.tree.flatten(hyper)
-    avals = (treedef, tuple((tuple(x.shape[1:]), x.dtype) for x in leaves))
-    size = chunk_size(limit, m, lambda: _one_member_bytes(*static, avals))
-    if size < m:  # whole vector groups per chunk, never a small batch (module docstring)
-        size = max(CHUNK_MIN, size - size % CHUNK_QUANTUM)
-    if mesh is not None and size < m:  # whole devices per chunk
-        n_dev = mesh.devices.size
-        size = min(m, -(-size // n_dev) * n_dev)
+    plan = chunk_plan(limit, m, lambda: _one_member_bytes(*static, _avals(hyper)),
+                      n_devices=1 if mesh is None else mesh.devices.size)
     fn = _compiled(*static)
     keys = (rng.stream(key, "init"), rng.stream(key, "data"))
-    starts = list(range(0, m, size))
-    if len(starts) > 1 and m - starts[-1] < CHUNK_MIN:  # a short rest joins the chunk before it
-        starts.pop()
     parts = []
-    for lo, hi in zip(starts, starts[1:] + [m]):
+    for lo, hi in plan:
         sel = np.arange(lo, hi)
-        ids_in, hyper_in = ids[sel], (jax.tree.map(lambda x: x[sel], hyper) if size < m else hyper)
+        ids_in, hyper_in = ids[sel], (jax.tree.map(lambda x: x[sel], hyper) if len(plan) > 1 else hyper)
         if mesh is not None:
             ids_in, hyper_in, _ = shard_members(mesh, ids_in, hyper_in)
         params, buf, diverged = fn(jnp.asarray(ids_in), hyper_in, *keys, mask, slot)

@@ -4,8 +4,8 @@ import numpy as np
 import optax
 import pytest
 
-from scalesim.engine import (check_max_members, chunk_size, ensemble_outputs, geometric_steps, good_members,
-                             member_chunking, train_ensemble)
+from scalesim.engine import (check_max_members, chunk_plan, chunk_size, ensemble_outputs, geometric_steps, good_members,
+                             member_bytes, member_chunking, train_ensemble)
 from scalesim.models import linear_sgd as lin
 from scalesim.rng import root_key
 
@@ -114,3 +114,17 @@ def test_max_members_rejects_bad_values(bad):
 def test_max_members_accepts_text():
     assert check_max_members("auto") == "auto" and check_max_members(" 32 ") == 32
     assert check_max_members("all") is None and check_max_members(None) is None
+
+
+def test_chunk_plan():
+    assert chunk_plan(None, 37) == [(0, 37)]
+    assert chunk_plan(16, 37) == [(0, 16), (16, 37)]  # the rest (5) joins the last chunk
+    assert chunk_plan(20, 64) == [(0, 16), (16, 32), (32, 48), (48, 64)]  # multiples of 8
+    assert chunk_plan(3, 40) == [(0, 16), (16, 40)]  # at least 16
+    assert chunk_plan(16, 40, n_devices=3) == [(0, 18), (18, 40)]
+    assert chunk_plan("auto", 100, per_member_bytes=10, budget=640) == [(0, 32), (32, 64), (64, 100)]
+
+
+def test_member_bytes_positive():
+    b = member_bytes(lin.MODEL, lin.Config(d=8), lin.make_hyper(0.1, [2.0, 2.0], 1.5), sgd, steps=5, batch_size=2)
+    assert b is None or b > 0
