@@ -33,12 +33,16 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import functools  # noqa: E402
 import importlib.util  # noqa: E402
 import inspect  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -114,7 +118,8 @@ SMOKE = Sizes(budget_s=240.0, a_n=64, a_ms=(4, 8), a_alphas=(1.0, 1.5), a_gammas
               a_batch=64, b_n=64, b_ms=(4, 8), b_members=4, b_steps=20, b_batch=64, c_n=64, c_m=8, c_batch=32,
               c_steps=5, c_members=16, c_reps=5, d_n=64, d_m=8, d_batch=32, d_steps=5, d_members=16, e_grid=100,
               e_modes=400, f_stride=100, g_n=64, g_m=8, g_batch=32, g_steps=5, g_rehearse=True)
-SMOKE_XLA_FLAGS = "--xla_backend_optimization_level=0"  # CPU compile time ÷5; smoke numbers are not benchmarks
+# XLA:CPU compiles a training program ~10x faster with these (the smoke numbers are not benchmarks)
+SMOKE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -152,7 +157,7 @@ def train(cfg, hyper, steps, batch, *, warmup_frac=0.1, seed=0, **kw):
     """One ``train_ensemble`` call of the superposition model with the Liu et al. optimiser."""
     opt = LiuAdamW(steps, int(warmup_frac * steps))
     return engine.train_ensemble(sp.MODEL, cfg, hyper, opt, key=root_key(seed), steps=steps, batch_size=batch,
-                                 record_steps=[0, steps], **kw)
+                                 record_steps=[steps], **kw)
 
 
 def compile_then_time(cfg, hyper, steps, batch, trainer=None):
@@ -197,40 +202,117 @@ def device_info() -> dict:
 
 
 # ------------------------------------------------------------------ (a) throughput vs PyTorch loop
+# The measurement is superposition_throughput.py's: its building blocks where it has them
+# (scalesim_runner, matmul_runner, torch_models, torch_runner), else its rate functions
+# (scalesim_rate, torch_rate). Functions are called by parameter name, so argument order and
+# optional parameters (a PyTorch ``device``) may differ between versions of that script.
+
+A_ROUNDS = 2  # timed rounds per runner (the best is kept)
+TORCH_MODELS = 2  # PyTorch models timed per variant (rates are per model)
+
 
 def load_throughput_module():
-    """``benchmarks/superposition_throughput.py`` as a module (its functions are the measurement)."""
+    """``benchmarks/superposition_throughput.py`` as a module."""
     spec = importlib.util.spec_from_file_location("superposition_throughput", HERE / "superposition_throughput.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
+def call_with(fn, values: dict):
+    """Call ``fn`` with the entries of ``values`` that its signature names (a missing required
+    parameter raises ``TypeError`` naming it)."""
+    params = inspect.signature(fn).parameters
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    missing = [k for k, p in params.items() if p.default is p.empty and p.kind in named and k not in values]
+    if missing:
+        raise TypeError(f"{fn.__name__} needs {missing}, which this check does not know")
+    return fn(**{k: v for k, v in values.items() if k in params})
+
+
 def first_number(result) -> float:
     """A rate from whatever a rate function returns: a number, a tuple (rate first) or a dict."""
     if isinstance(result, dict):
-        for key in ("rate", "model_steps_per_s", "steps_per_s"):
-            if key in result:
-                return float(result[key])
-        return float(next(iter(result.values())))
+        return float(result.get("rate", next(iter(result.values()))))
     if isinstance(result, (tuple, list)):
         return float(result[0])
     return float(result)
 
 
-def call_rate(fn, args: dict, extra: dict):
-    """Call a rate function with the arguments it names (``args`` by name, else positionally) and
-    the ``extra`` keyword arguments it accepts."""
-    params = inspect.signature(fn).parameters
-    kw = {k: v for k, v in extra.items() if k in params}
-    if all(k in params for k in args):
-        return fn(**args, **kw)
-    return fn(*args.values(), **kw)
+def torch_device():
+    """``("cuda", torch.cuda.synchronize)`` when PyTorch sees a GPU, else ``("cpu", no-op)``."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", torch.cuda.synchronize
+    return "cpu", lambda: None
+
+
+def best_seconds(run, sync=lambda: None, rounds: int = A_ROUNDS) -> float:
+    """Best of ``rounds`` timings of ``run()``, synchronising the device before each clock reading."""
+    best = math.inf
+    for _ in range(rounds):
+        sync()
+        t0 = time.perf_counter()
+        jax.block_until_ready(run())
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@contextlib.contextmanager
+def torch_on(device: str, takes_device: bool):
+    """Torch's default-device context for a function without a ``device`` parameter on CUDA."""
+    if device == "cpu" or takes_device:
+        yield
+        return
+    import torch
+
+    with torch.device(device):
+        yield
+
+
+def scalesim_by_runner(mod, spec: dict) -> dict:
+    """Model-steps/s of ``scalesim_runner`` (second call, new α: no recompilation) and, when the
+    script has ``matmul_runner``, the step's matmul time as a fraction of the step time."""
+    run, first = call_with(mod.scalesim_runner, spec)
+    warm = best_seconds(lambda: run(0.01))
+    row = {"scalesim_model_steps_per_s": spec["members"] * spec["steps"] / warm,
+           "scalesim_compile_s": max(first - warm, 0.0)}
+    if hasattr(mod, "matmul_runner"):
+        mm = call_with(mod.matmul_runner, spec)
+        t_mm = best_seconds(mm)
+        row.update(matmul_run_s=t_mm, scalesim_run_s=warm, matmul_fraction_of_step=t_mm / warm)
+    return row
+
+
+def torch_by_runner(mod, spec: dict) -> dict:
+    """Model-steps/s of each PyTorch variant (``dense``, ``sparse``; on CPU with all threads and
+    with one) on the GPU when there is one; the fastest is the baseline."""
+    import torch
+
+    device, sync = torch_device()
+    takes = "device" in inspect.signature(mod.torch_models).parameters
+    threads = sorted({os.cpu_count() or 1, 1}, reverse=True) if device == "cpu" else [os.cpu_count() or 1]
+    rates, saved_threads = {}, torch.get_num_threads()
+    try:
+        with torch_on(device, takes):
+            for kind, thr in itertools.product(("dense", "sparse"), threads):
+                values = {**spec, "kind": kind, "count": TORCH_MODELS, "device": device, "threads": thr}
+                models = call_with(mod.torch_models, values)
+                run = call_with(mod.torch_runner, {**values, "models": models})
+                run()  # warm-up
+                rates[f"{kind} ({thr} thr)"] = len(models) * spec["steps"] / best_seconds(run, sync)
+    finally:
+        torch.set_num_threads(saved_threads)
+    best = max(rates, key=rates.get)
+    return {"torch_model_steps_per_s": rates[best], "torch_variant": best, "torch_variants": rates,
+            "torch_device": device + ("" if device == "cpu" or takes else " (default-device context)")}
 
 
 class SyncClock:
-    """Stands in for the ``time`` module of the baseline's module: synchronises CUDA before every
-    clock reading, so that asynchronously launched kernels are inside the timed interval."""
+    """Stands in for the ``time`` module of the script: synchronises CUDA before every clock
+    reading, so that asynchronously launched kernels are inside the timed interval."""
 
     def __init__(self, sync):
         self._sync = sync
@@ -243,29 +325,22 @@ class SyncClock:
         return getattr(time, name)
 
 
-def torch_call(mod, args: dict):
-    """Run ``mod.torch_rate`` on CUDA when there is one: a ``device`` argument if it takes one,
-    else torch's default-device context; clock readings synchronised. Returns (rate, how)."""
-    import torch
-
-    fn = mod.torch_rate
-    cuda = torch.cuda.is_available()
-    if not cuda:
-        return first_number(call_rate(fn, args, {"device": "cpu"})), "cpu"
-    saved = {k: getattr(mod, k) for k in ("time", "perf_counter") if hasattr(mod, k)}
-    if "time" in saved and saved["time"] is time:
-        mod.time = SyncClock(torch.cuda.synchronize)
-    if "perf_counter" in saved:
-        mod.perf_counter = SyncClock(torch.cuda.synchronize).perf_counter
+def torch_by_rate(mod, spec: dict) -> dict:
+    """``torch_rate`` on the GPU when there is one (its ``device`` parameter, else torch's
+    default-device context), with the script's clock synchronised."""
+    device, sync = torch_device()
+    takes = "device" in inspect.signature(mod.torch_rate).parameters
+    saved = getattr(mod, "time", None)
+    if saved is time and device != "cpu":
+        mod.time = SyncClock(sync)
     try:
-        if "device" in inspect.signature(fn).parameters:
-            return first_number(call_rate(fn, args, {"device": "cuda"})), "cuda (device argument)"
-        with torch.device("cuda"):
-            return first_number(call_rate(fn, args, {})), "cuda (default-device context)"
+        with torch_on(device, takes):
+            rate = first_number(call_with(mod.torch_rate, {**spec, "device": device}))
     finally:
-        for k, v in saved.items():
-            setattr(mod, k, v)
-        torch.cuda.empty_cache()
+        if saved is not None:
+            mod.time = saved
+    return {"torch_model_steps_per_s": rate,
+            "torch_device": device + ("" if device == "cpu" or takes else " (default-device context)")}
 
 
 def torch_status() -> str:
@@ -277,28 +352,40 @@ def torch_status() -> str:
     return "ok"
 
 
+def throughput_api(mod) -> str:
+    """Which interface of the throughput script is used: ``"runners"`` or ``"rates"``."""
+    if all(hasattr(mod, f) for f in ("scalesim_runner", "torch_models", "torch_runner")):
+        return "runners"
+    if all(hasattr(mod, f) for f in ("scalesim_rate", "torch_rate")):
+        return "rates"
+    raise AttributeError("superposition_throughput.py has neither scalesim_runner/torch_models/torch_runner "
+                         "nor scalesim_rate/torch_rate")
+
+
 def part_a(z: Sizes, clock: Clock) -> dict:
-    """Model-steps/s of the vmapped ensemble and of the per-model PyTorch loop, per width, fp32 in both."""
+    """Model-steps/s of the vmapped ensemble and of the per-model PyTorch loop, per width; float32
+    matmuls in both (JAX 'highest'; torch's float32 matmul default)."""
     mod = load_throughput_module()
-    status = torch_status()
-    rows = []
+    api, status, rows = throughput_api(mod), torch_status(), []
     for m in z.a_ms:
-        args = {"n": z.a_n, "m": m, "alphas": list(z.a_alphas), "gammas": list(z.a_gammas), "steps": z.a_steps,
-                "batch": z.a_batch}
+        spec = {"n": z.a_n, "m": m, "alphas": list(z.a_alphas), "gammas": list(z.a_gammas), "steps": z.a_steps,
+                "batch": z.a_batch, "members": len(z.a_alphas) * len(z.a_gammas)}
         with jax.default_matmul_precision("highest"):
-            out = call_rate(mod.scalesim_rate, args, {})
-        row = {"m": m, "scalesim_model_steps_per_s": first_number(out),
-               "scalesim_compile_s": float(out[1]) if isinstance(out, (tuple, list)) and len(out) > 1 else None}
+            if api == "runners":
+                row = {"m": m, **scalesim_by_runner(mod, spec)}
+            else:
+                out = call_with(mod.scalesim_rate, spec)
+                row = {"m": m, "scalesim_model_steps_per_s": first_number(out),
+                       "scalesim_compile_s": float(out[1]) if isinstance(out, (tuple, list)) else None}
         if status == "ok":
             try:
-                rate, how = torch_call(mod, args)
-                row.update(torch_model_steps_per_s=rate, torch_device=how,
-                           ratio=row["scalesim_model_steps_per_s"] / rate)
+                row.update((torch_by_runner if api == "runners" else torch_by_rate)(mod, spec))
+                row["ratio"] = row["scalesim_model_steps_per_s"] / row["torch_model_steps_per_s"]
             except Exception as e:
-                status = f"error: {type(e).__name__}: {e}"
+                status = f"error: {type(e).__name__}: {str(e)[:300]}"
         rows.append(row)
     return {"n": z.a_n, "batch": z.a_batch, "steps": z.a_steps, "members": len(z.a_alphas) * len(z.a_gammas),
-            "matmul_precision": "fp32 in both (JAX 'highest'; torch float32 matmul at its default 'highest')",
+            "script_api": api, "matmul_precision": "float32 in both (JAX 'highest'; torch float32 default)",
             "torch_baseline": status, "rows": rows}
 
 
@@ -426,7 +513,7 @@ def part_c(z: Sizes, clock: Clock) -> dict:
     return {"n": z.c_n, "m": z.c_m, "batch": z.c_batch, "steps": z.c_steps, "members": z.c_members,
             "flops_counted": "6·B·n·m per member-step: h·Wᵀ forward and its two backward matmuls; not "
                              "counted: the sparse gather/scatter (4·B·K·m), elementwise work, sampling, optimiser",
-            "step_time": "warm wall time of one train_ensemble call / steps (includes init, 2 metric records, "
+            "step_time": "warm wall time of one train_ensemble call / steps (includes init, one metric record, "
                          "host copy of the parameters)",
             "precisions": rows}
 
@@ -509,7 +596,7 @@ def member_bytes(cfg, hyper, steps: int, batch: int, warmup_frac: float) -> int 
     opt = LiuAdamW(steps, int(warmup_frac * steps))
     leaves, treedef = jax.tree.flatten(jax.tree.map(jnp.asarray, hyper))
     avals = (treedef, tuple((tuple(x.shape[1:]), x.dtype) for x in leaves))
-    return engine._one_member_bytes(sp.MODEL, cfg, opt, steps, batch, 2, avals)
+    return engine._one_member_bytes(sp.MODEL, cfg, opt, steps, batch, 1, avals)
 
 
 def planned_chunk(n_members: int, per: int, free: int) -> int:
@@ -680,6 +767,16 @@ def to_json(obj):
     return obj
 
 
+def use_fast_compile_flags() -> None:
+    """Add ``SMOKE_XLA_FLAGS`` to ``XLA_FLAGS`` if this jaxlib accepts them (XLA aborts on unknown
+    flags, so they are tried in a child process first)."""
+    flags = (os.environ.get("XLA_FLAGS", "") + " " + SMOKE_XLA_FLAGS).strip()
+    env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
+    probe = [sys.executable, "-c", "import jax.numpy as jnp; jnp.zeros(2).block_until_ready()"]
+    if subprocess.run(probe, env=env, capture_output=True, timeout=120).returncode == 0:
+        os.environ["XLA_FLAGS"] = flags
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="accelerator_check.json", help="JSON file to write")
@@ -688,7 +785,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     z = SMOKE if args.smoke else GPU
     if args.smoke:  # before the first computation initialises the backend
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + SMOKE_XLA_FLAGS).strip()
+        use_fast_compile_flags()
     clock = Clock(z.budget_s)
     meta = {"mode": "smoke" if args.smoke else "full", "budget_s": z.budget_s, "sizes": dataclasses.asdict(z),
             "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
