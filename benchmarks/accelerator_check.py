@@ -22,7 +22,7 @@ still run) and a global time budget skips what would not fit.  ``--smoke`` runs 
 paths at tiny sizes on CPU (about a minute on two idle cores; part g rehearses a small device
 through ``SCALESIM_MEMORY_BYTES``); its numbers are not benchmarks.
 
-    PYTHONPATH=. python benchmarks/accelerator_check.py [--out accel.json] [--smoke]
+    PYTHONPATH=. python benchmarks/accelerator_check.py [--out accel.json] [--smoke] [--parts a_throughput,...]
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class Sizes:
     a_gammas: tuple
     a_steps: int
     a_batch: int
+    a_threads: tuple  # PyTorch CPU threads tried (empty: all cores and one)
     b_n: int
     b_ms: tuple  # widths timed
     b_members: int  # members per width ensemble in the slice (the paper grid has 1620 / 6 = 270)
@@ -108,16 +109,16 @@ class Sizes:
 
 
 GPU = Sizes(budget_s=420.0, a_n=1000, a_ms=(10, 100), a_alphas=(0.5, 1.0, 1.5, 2.0), a_gammas=(-1.0, 0.5),
-            a_steps=200, a_batch=2048, b_n=1000, b_ms=(10, 100), b_members=270, b_steps=300, b_batch=2048,
+            a_steps=200, a_batch=2048, a_threads=(), b_n=1000, b_ms=(10, 100), b_members=270, b_steps=300, b_batch=2048,
             c_n=10240, c_m=1024, c_batch=8192, c_steps=30, c_members=1, c_reps=20, d_n=1024, d_m=64,
             d_batch=2048, d_steps=3000, d_members=4, e_grid=1000, e_modes=4000, f_stride=1, g_n=10240, g_m=64,
             g_batch=8192, g_steps=10, g_rehearse=False)
 # Smoke sizes are chosen so that parts share compiled programs (a with b; c with d and g): on a loaded
 # 2-core CPU each new training program costs seconds of XLA compilation, the run itself milliseconds.
 SMOKE = Sizes(budget_s=240.0, a_n=64, a_ms=(4, 8), a_alphas=(1.0, 1.5), a_gammas=(-1.0, 0.5), a_steps=20,
-              a_batch=64, b_n=64, b_ms=(4, 8), b_members=4, b_steps=20, b_batch=64, c_n=64, c_m=8, c_batch=32,
-              c_steps=5, c_members=16, c_reps=5, d_n=64, d_m=8, d_batch=32, d_steps=5, d_members=16, e_grid=100,
-              e_modes=400, f_stride=100, g_n=64, g_m=8, g_batch=32, g_steps=5, g_rehearse=True)
+              a_batch=64, a_threads=(1,), b_n=64, b_ms=(4, 8), b_members=4, b_steps=20, b_batch=64, c_n=64, c_m=8,
+              c_batch=32, c_steps=5, c_members=16, c_reps=5, d_n=64, d_m=8, d_batch=32, d_steps=5, d_members=16,
+              e_grid=100, e_modes=400, f_stride=100, g_n=64, g_m=8, g_batch=32, g_steps=5, g_rehearse=True)
 # XLA:CPU compiles a training program ~10x faster with these (the smoke numbers are not benchmarks)
 SMOKE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
 
@@ -145,10 +146,10 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - t0, out
 
 
-def exp10_hyper(members: int, width=0, seed_shift: float = 0.0) -> sp.Hyper:
+def exp10_hyper(members: int, width=0) -> sp.Hyper:
     """``members`` exp-10-like members: α over [0, 2] x γ over [-1, 1] (values only matter for stability)."""
     k = np.arange(members)
-    alpha = np.linspace(0.0, 2.0, 17)[k % 17] + seed_shift
+    alpha = np.linspace(0.0, 2.0, 17)[k % 17]
     gamma = np.round(np.linspace(-1.0, 1.0, 10), 4)[(k // 17) % 10]
     return sp.make_hyper(alpha=alpha, gamma=gamma, lr=1e-2, width=width)
 
@@ -286,14 +287,15 @@ def scalesim_by_runner(mod, spec: dict) -> dict:
     return row
 
 
-def torch_by_runner(mod, spec: dict) -> dict:
+def torch_by_runner(mod, spec: dict, threads_tried: tuple = ()) -> dict:
     """Model-steps/s of each PyTorch variant (``dense``, ``sparse``; on CPU with all threads and
     with one) on the GPU when there is one; the fastest is the baseline."""
     import torch
 
     device, sync = torch_device()
     takes = "device" in inspect.signature(mod.torch_models).parameters
-    threads = sorted({os.cpu_count() or 1, 1}, reverse=True) if device == "cpu" else [os.cpu_count() or 1]
+    threads = threads_tried or sorted({os.cpu_count() or 1, 1}, reverse=True)
+    threads = threads if device == "cpu" else [os.cpu_count() or 1]
     rates, saved_threads = {}, torch.get_num_threads()
     try:
         with torch_on(device, takes):
@@ -379,7 +381,7 @@ def part_a(z: Sizes, clock: Clock) -> dict:
                        "scalesim_compile_s": float(out[1]) if isinstance(out, (tuple, list)) else None}
         if status == "ok":
             try:
-                row.update((torch_by_runner if api == "runners" else torch_by_rate)(mod, spec))
+                row.update(torch_by_runner(mod, spec, z.a_threads) if api == "runners" else torch_by_rate(mod, spec))
                 row["ratio"] = row["scalesim_model_steps_per_s"] / row["torch_model_steps_per_s"]
             except Exception as e:
                 status = f"error: {type(e).__name__}: {str(e)[:300]}"
