@@ -9,7 +9,9 @@ Public API (imported lazily, so ``import scalesim`` stays light):
   :data:`FAMILIES`, :func:`experiment` (look up a registered experiment by name);
 - running: :func:`train_ensemble`, :func:`ensemble_outputs`, :func:`run_simulator`,
   :func:`run_experiment`, :func:`report`, :func:`load_results`, :func:`root_key`;
-- the store: :func:`load_runs`, :func:`load_summary`;
+- scale: :func:`member_chunking` / :func:`chunk_plan` (memory-bounded ensembles),
+  :class:`Worker` / :func:`detect_worker` (sweep points over processes), :func:`status`;
+- the store: :func:`load_runs`, :func:`load_summary`, :func:`check_run` (is a point damaged?);
 - :func:`citation`: BibTeX for the papers behind a model, theory, experiment or family;
 - subpackages :mod:`scalesim.models`, :mod:`scalesim.theory`, :mod:`scalesim.experiments`,
   :mod:`scalesim.fit`, :mod:`scalesim.datasets`.
@@ -28,6 +30,11 @@ _EXPORTS = {
     "ensemble_outputs": "engine",
     "geometric_steps": "engine",
     "good_members": "engine",
+    "member_chunking": "engine",
+    "chunk_plan": "engine",
+    "Worker": "workers",
+    "detect_worker": "workers",
+    "status": "experiments.base",
     "Simulator": "simulator",
     "run_simulator": "simulator",
     "Prediction": "prediction",
@@ -41,6 +48,7 @@ _EXPORTS = {
     "Experiment": "experiments.base",
     "load_runs": "store",
     "load_summary": "store",
+    "check_run": "store",
     "root_key": "rng",
 }
 _SUBPACKAGES = ("models", "theory", "experiments", "fit", "datasets")
