@@ -595,28 +595,18 @@ def part_f(z: Sizes, clock: Clock) -> dict:
 
 # -------------------------------------------------------------------- (g) chunked ensemble
 
-def member_bytes(cfg, hyper, steps: int, batch: int, warmup_frac: float) -> int | None:
-    """Device bytes of the one-member training program (the estimate ``max_members="auto"`` uses)."""
-    opt = LiuAdamW(steps, int(warmup_frac * steps))
-    leaves, treedef = jax.tree.flatten(jax.tree.map(jnp.asarray, hyper))
-    avals = (treedef, tuple((tuple(x.shape[1:]), x.dtype) for x in leaves))
-    return engine._one_member_bytes(sp.MODEL, cfg, opt, steps, batch, 1, avals)
+def opt17(steps: int) -> LiuAdamW:
+    """exp-17's optimiser factory (5 % warm-up), as :func:`train17` builds it."""
+    return LiuAdamW(steps, int(0.05 * steps))
 
 
-def planned_chunk(n_members: int, per: int, free: int) -> int:
-    """Members per chunk that ``train_ensemble(max_members="auto")`` runs (its rounding to whole groups)."""
-    size = engine.chunk_size("auto", n_members, per_member_bytes=per, budget=free)
-    if size < n_members:
-        quantum, least = getattr(engine, "CHUNK_QUANTUM", 1), getattr(engine, "CHUNK_MIN", 1)
-        size = max(least, size - size % quantum)
-    return min(size, n_members)
-
-
-def ensemble_exceeding(per: int, free: int, chunk: int) -> int:
-    """Members whose total estimate is at least 1.3x the free memory: whole chunks (so that every
-    chunk runs the same compiled program), at least two."""
+def ensemble_plan(per: int, free: int) -> list:
+    """The chunk plan of an ensemble whose estimate is at least 1.3x the free memory, made of
+    whole chunks (every chunk runs the same compiled program), at least two."""
     need = math.ceil(1.3 * free / per)
-    return chunk * max(2, -(-need // chunk))
+    first = engine.chunk_plan("auto", 4 * need + 64, per_member_bytes=per, budget=free)[0]  # a steady chunk
+    size = first[1] - first[0]
+    return engine.chunk_plan("auto", size * max(2, -(-need // size)), per_member_bytes=per, budget=free)
 
 
 def compare(a, b) -> dict:
@@ -637,7 +627,8 @@ def part_g(z: Sizes, clock: Clock) -> dict:
 def chunked_run(z: Sizes) -> dict:
     """The body of :func:`part_g` (under the caller's matmul precision)."""
     cfg, one = exp17_case(z.g_n, z.g_m, 1)
-    per = member_bytes(cfg, one, z.g_steps, z.g_batch, 0.05)
+    per = engine.member_bytes(sp.MODEL, cfg, one, opt17(z.g_steps), steps=z.g_steps, batch_size=z.g_batch,
+                              record_steps=[z.g_steps])
     if per is None:
         raise RuntimeError("the backend gives no memory analysis: max_members='auto' would run all members at once")
     saved = os.environ.get("SCALESIM_MEMORY_BYTES")
@@ -645,8 +636,8 @@ def chunked_run(z: Sizes) -> dict:
         if z.g_rehearse:
             os.environ["SCALESIM_MEMORY_BYTES"] = str(20 * per)
         budget = memory.free_bytes()
-        chunk = planned_chunk(2**31 - 1, per, budget.bytes)
-        n_members = ensemble_exceeding(per, budget.bytes, chunk)
+        plan = ensemble_plan(per, budget.bytes)
+        n_members, chunk = plan[-1][1], plan[0][1] - plan[0][0]
         hyper = exp17_case(z.g_n, z.g_m, n_members)[1]
         wall, res = timed(lambda: train(cfg, hyper, z.g_steps, z.g_batch, warmup_frac=0.05, max_members="auto"))
     finally:
@@ -663,8 +654,7 @@ def chunked_run(z: Sizes) -> dict:
             "per_member_bytes": per, "estimate_bytes": per * n_members, "free_bytes": budget.bytes,
             "free_source": budget.source, "estimate_over_free": per * n_members / budget.bytes,
             "usable_fraction": memory.USABLE_FRACTION, "chunk_members": chunk,
-            "chunk_plan": "engine.chunk_size('auto') and the engine's rounding, from the same free-memory reading",
-            "chunks": math.ceil(n_members / chunk), "wall_s": wall, "diverged": int(np.sum(res.diverged)),
+            "chunk_plan": [list(c) for c in plan], "chunks": len(plan), "wall_s": wall, "diverged": int(np.sum(res.diverged)),
             "checked_member_ids": [int(sel[0]), int(sel[-1])], "check_vs_unchunked": check}
 
 
