@@ -225,6 +225,69 @@ def init(key, cfg: Config, hyper=None) -> dict:
     return {"W": W, "b": jax.random.normal(kb, (cfg.n,), cfg.dtype)}
 
 
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def _threefry2x32(k1, k2, x1, x2):
+    """Threefry-2x32 with 20 rounds (Salmon et al. 2011), written out so that XLA fuses it.
+
+    The same hash as ``jax.random``'s ``threefry2x32`` (whose CPU lowering is a rolled loop).
+
+    Args:
+      k1, k2: the key words (uint32 scalars). x1, x2: counter words (uint32 arrays, same shape).
+
+    Returns:
+      (y1, y2): the two hashed words, uint32 arrays of that shape.
+    """
+    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in _THREEFRY_ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r))) ^ x1
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def _fused_uniform_applies(key) -> bool:
+    return (jax.config.jax_threefry_partitionable and jax.config.jax_default_prng_impl == "threefry2x32"
+            and key.dtype == jnp.uint32 and key.shape == (2,))
+
+
+def _uniform(key, shape: tuple, dtype, minval=0.0, maxval=1.0) -> jax.Array:
+    """``jax.random.uniform(key, shape, dtype, minval, maxval)``, bit for bit, in one fused loop.
+
+    For raw threefry keys with ``jax_threefry_partitionable`` (JAX's default) the bits are those
+    of ``jax.random.bits``: element j hashes the 64-bit counter j and takes y1 ^ y2 (float32) or
+    y1·2³² + y2 (float64); the mantissa trick then maps them to [minval, maxval).  Otherwise this
+    is ``jax.random.uniform`` itself.
+
+    Args:
+      key: PRNG key. shape: output shape (static). dtype: float32 or float64.
+      minval, maxval: the interval.
+
+    Returns:
+      array of ``shape`` in ``dtype``.
+    """
+    dtype = jnp.dtype(dtype)
+    if not _fused_uniform_applies(key):
+        return jax.random.uniform(key, shape, dtype, minval, maxval)
+    size = int(np.prod(shape))
+    if size >= 2 ** 32:
+        return jax.random.uniform(key, shape, dtype, minval, maxval)
+    counter = jax.lax.iota(jnp.uint32, size).reshape(shape)
+    y1, y2 = _threefry2x32(key[0], key[1], jnp.zeros(shape, jnp.uint32), counter)
+    if dtype == jnp.float32:
+        mantissa = ((y1 ^ y2) >> np.uint32(9)) | np.uint32(0x3F800000)
+    else:
+        bits = (y1.astype(jnp.uint64) << np.uint64(32)) | y2.astype(jnp.uint64)
+        mantissa = (bits >> np.uint64(12)) | np.uint64(0x3FF0000000000000)
+    floats = jax.lax.bitcast_convert_type(mantissa, dtype) - jnp.asarray(1.0, dtype)
+    lo, hi = jnp.asarray(minval, dtype), jnp.asarray(maxval, dtype)
+    return jax.lax.max(lo, floats * (hi - lo) + lo)
+
+
 def sample(key, cfg: Config, hyper: Hyper, batch_size: int) -> dict:
     """Sparse batch drawn by Poissonisation (module docstring); exact up to `truncation_mass`.
 
@@ -239,15 +302,15 @@ def sample(key, cfg: Config, hyper: Hyper, batch_size: int) -> dict:
     kc, ki, kv = jax.random.split(key, 3)
     # N ~ Poisson(Σλ) by inverse CDF, truncated at K: N = #{k < K : u > F(k)}
     cdf_n = _poisson_cdf(total, K)
-    count = jnp.sum(jax.random.uniform(kc, (batch_size, 1), dtype=cdf.dtype) > cdf_n[None, :], axis=-1)
-    u = jax.random.uniform(ki, (batch_size, K), dtype=cdf.dtype) * total
+    count = jnp.sum(_uniform(kc, (batch_size, 1), cdf.dtype) > cdf_n[None, :], axis=-1)
+    u = _uniform(ki, (batch_size, K), cdf.dtype) * total
     idx = jnp.clip(jnp.searchsorted(cdf, u, side="right"), 0, cfg.n - 1).astype(jnp.int32)
     valid = jnp.arange(K)[None, :] < count[:, None]
     # merge duplicate events: keep slot k only if no earlier valid slot holds the same index
     same = (idx[:, :, None] == idx[:, None, :]) & valid[:, None, :]
     earlier = jnp.tril(jnp.ones((K, K), bool), k=-1)
     keep = valid & ~jnp.any(same & earlier[None], axis=-1)
-    val = jax.random.uniform(kv, (batch_size, K), cfg.dtype, minval=0.0, maxval=2.0)
+    val = _uniform(kv, (batch_size, K), cfg.dtype, minval=0.0, maxval=2.0)
     return {"idx": jnp.where(keep, idx, 0), "val": jnp.where(keep, val, 0.0)}
 
 
@@ -266,23 +329,75 @@ def densify(batch: dict, n: int) -> jax.Array:
     return jnp.zeros((B, n), batch["val"].dtype).at[rows, batch["idx"]].add(batch["val"])
 
 
+def _embed(W, idx, val):
+    """h = Σ_k val_k W[idx_k] [B, m]: one gather-multiply-add per event slot (fused by XLA)."""
+    h = val[:, 0, None] * W[idx[:, 0]]
+    for k in range(1, idx.shape[1]):
+        h = h + val[:, k, None] * W[idx[:, k]]
+    return h
+
+
+def _embed_transpose(idx, val, dh, n):
+    """The adjoint of `_embed` in W: Σ_{b,k} val_bk e_{idx_bk} ⊗ dh_b [n, m] (a scatter-add)."""
+    return jnp.zeros((n, dh.shape[1]), dh.dtype).at[idx].add(val[:, :, None] * dh[:, None, :])
+
+
 def forward(params: dict, batch: dict) -> jax.Array:
     """y = ReLU(W Wᵀ x + b) [B, n] for a sparse batch (Liu et al. 2025 Eq. 1); h = Σ_k v_k W[idx_k]."""
     W, b = params["W"], params["b"]
-    h = jnp.einsum("bk,bkm->bm", batch["val"], W[batch["idx"]])
+    h = _embed(W, batch["idx"], batch["val"])
     return jax.nn.relu(h @ W.T + b[None, :])
+
+
+@jax.custom_vjp
+def _paper_loss(W, b, idx, val):
+    y = forward({"W": W, "b": b}, {"idx": idx, "val": val})
+    y_at = jnp.take_along_axis(y, idx, axis=1)
+    per = jnp.sum(y * y, axis=-1) + jnp.sum(val * val - 2.0 * val * y_at, axis=-1)
+    return jnp.mean(per)
+
+
+def _paper_loss_and_grad(W, b, idx, val):
+    """The loss and its gradient in (W, b) in one pass over the B×n pre-activations.
+
+    With z = h Wᵀ + b, y = ReLU(z) and x the dense batch, G = ∂L/∂z = (2/B)(y − x)[z > 0] is
+    (2/B) ReLU(z) with −(2/B) v_k [z > 0] added at the event slots (B·K entries).  Then
+    ∂L/∂b = Σ_b G, ∂L/∂W = Gᵀh + Σ_{b,k} v_k e_{idx_k} ⊗ (G W)_b, and, since y·z = y²,
+    L = ½(⟨Gᵀh, W⟩ + ⟨Σ_b G, b⟩) + (1/B) Σ_k v_k (v_k − y_{idx_k}): no B×n reduction beyond the
+    matmuls.  The bias column rides along the Gᵀh product ([h, 1]).
+
+    Returns:
+      (loss, (dW, db)).
+    """
+    B, n = idx.shape[0], W.shape[0]
+    c = 2.0 / B
+    h = _embed(W, idx, val)
+    z = h @ W.T + b[None, :]
+    z_at = jnp.take_along_axis(z, idx, axis=1)
+    G = (c * jax.nn.relu(z)).at[jnp.arange(B)[:, None], idx].add(jnp.where(z_at > 0, -c * val, 0.0))
+    dWb = G.T @ jnp.concatenate([h, jnp.ones((B, 1), h.dtype)], axis=1)
+    dW_out, db = dWb[:, :-1], dWb[:, -1]
+    dW = dW_out + _embed_transpose(idx, val, G @ W, n)
+    loss = 0.5 * (jnp.vdot(dW_out, W) + jnp.vdot(db, b)) + jnp.sum(val * (val - jax.nn.relu(z_at))) / B
+    return loss, (dW, db)
+
+
+def _paper_loss_bwd(grads, g):
+    dW, db = grads
+    return g * dW, g * db, None, None
+
+
+_paper_loss.defvjp(_paper_loss_and_grad, _paper_loss_bwd)
 
 
 def paper_loss(params: dict, batch: dict) -> jax.Array:
     """⟨‖y − x‖²⟩ summed over features, mean over the batch (Liu et al. 2025, Fig. 2a); scalar.
 
-    ‖y − x‖² = Σ_i y_i² + Σ_k (v_k² − 2 v_k y_{idx_k}) over the kept event slots.
+    ‖y − x‖² = Σ_i y_i² + Σ_k (v_k² − 2 v_k y_{idx_k}) over the kept event slots.  Reverse-mode
+    differentiable (to any order) in params through a hand-fused value-and-gradient
+    (`_paper_loss_and_grad`); the batch gets no gradient and forward mode is not defined.
     """
-    y = forward(params, batch)
-    v = batch["val"]
-    y_at = jnp.take_along_axis(y, batch["idx"], axis=1)
-    per = jnp.sum(y * y, axis=-1) + jnp.sum(v * v - 2.0 * v * y_at, axis=-1)
-    return jnp.mean(per)
+    return _paper_loss(params["W"], params["b"], batch["idx"], batch["val"])
 
 
 def loss(params, batch, cfg: Config, hyper=None) -> jax.Array:
