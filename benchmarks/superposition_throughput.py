@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import time
 
 import jax
@@ -149,9 +150,9 @@ class _TorchAdamW:
 class TorchDense:
     """The authors' dense formulation, one model: x = (rand < p)·2·rand, y = ReLU(x W Wᵀ + b)."""
 
-    def __init__(self, torch, p, m, batch, lr, gamma, steps, seed=0):
+    def __init__(self, torch, p, m, batch, lr, gamma, steps, seed=0, device="cpu"):
         n = p.shape[0]
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator(device=device).manual_seed(seed)
         self.torch, self.p, self.B = torch, torch.as_tensor(p, dtype=torch.float32), batch
         self.W = torch.randn(n, m, generator=gen) / math.sqrt(m)
         self.b = torch.randn(n, generator=gen)
@@ -197,9 +198,9 @@ class TorchDense:
 class TorchSparse:
     """The same algorithm as scalesim: Poissonised sparse sampler, gathered first layer."""
 
-    def __init__(self, torch, p, m, batch, lr, gamma, steps, max_active=12, seed=0):
+    def __init__(self, torch, p, m, batch, lr, gamma, steps, max_active=12, seed=0, device="cpu"):
         n = p.shape[0]
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator(device=device).manual_seed(seed)
         lam = -np.log1p(-np.minimum(np.asarray(p, np.float64), 1.0 - 1e-6))
         cdf = np.cumsum(lam)
         j = np.arange(max_active)
@@ -255,8 +256,17 @@ class TorchSparse:
         self.opt.step(t, *self.sampled_grads())
 
 
-def torch_models(kind, n, m, alphas, gammas, steps, batch, count):
-    """``count`` PyTorch models of ``kind`` ("dense" or "sparse") for the first (α, γ) members."""
+def torch_models(kind, n, m, alphas, gammas, steps, batch, count, device="cpu"):
+    """``count`` PyTorch models of ``kind`` ("dense" or "sparse") for the first (α, γ) members.
+
+    Args:
+      kind: "dense" (:class:`TorchDense`) or "sparse" (:class:`TorchSparse`).
+      n, m, batch: sizes. alphas, gammas: the member grid (α-major, as scalesim's).
+      steps: schedule length. count: number of models. device: torch device of every tensor.
+
+    Returns:
+      list of models (each has ``step(t)``).
+    """
     import torch
 
     cls = {"dense": TorchDense, "sparse": TorchSparse}[kind]
@@ -266,7 +276,8 @@ def torch_models(kind, n, m, alphas, gammas, steps, batch, count):
     for i, (a, g) in enumerate(members):
         h = jax.tree.map(lambda x: x[0], sp.make_hyper(alpha=a, gamma=g))
         p = np.asarray(sp.frequencies(cfg, h), np.float64)
-        out.append(cls(torch, p, m, batch, 1e-2, g, steps, seed=i))
+        with torch.device(device):
+            out.append(cls(torch, p, m, batch, 1e-2, g, steps, seed=i, device=device))
     return out
 
 
@@ -292,15 +303,25 @@ def torch_runner(models, steps, threads, compiled=False):
     return run
 
 
-def best_time(run, rounds_out: list):
-    """Time ``run()`` once and append the seconds to ``rounds_out``."""
-    t0 = time.perf_counter()
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(run) -> tuple[float, float]:
+    """Wall and process CPU seconds of one ``run()``."""
+    c0, t0 = _cpu_seconds(), time.perf_counter()
     run()
-    rounds_out.append(time.perf_counter() - t0)
+    return time.perf_counter() - t0, _cpu_seconds() - c0
 
 
 def bench_width(args, m, have_torch):
-    """Interleaved timing rounds for one width; returns a dict of rates."""
+    """Interleaved timing rounds for one width.
+
+    Returns:
+      dict with the scalesim rate (member-steps/s), achieved and limit FLOP/s (best wall time of
+      the rounds), the same fraction from CPU time, PyTorch rates, and the per-round times.
+    """
     alphas = [float(a) for a in args.alphas.split(",")]
     gammas = [float(g) for g in args.gammas.split(",")]
     members = len(alphas) * len(gammas)
@@ -319,18 +340,19 @@ def bench_width(args, m, have_torch):
                 torch_runner(make(), steps, threads, compiled=kind.endswith("compile"))()  # warm-up/compile
                 runners[name] = torch_runner(make(), steps, threads, compiled=kind.endswith("compile"))
                 torch_counts[name] = args.torch_models * steps
-    times = {k: [] for k in runners}
+    wall = {k: [] for k in runners}
+    cpu = {k: [] for k in runners}
     for _ in range(args.rounds):
         for k, run in runners.items():
-            best_time(run, times[k])
-    t = {k: min(v) for k, v in times.items()}
-    work = members * args.steps
-    res = {"m": m, "first_s": first_s, "members": members, "times": times,
-           "rate": work / t["scalesim"],
-           "flops": work * matmul_flops(args.n, m, args.batch) / t["scalesim"],
-           "limit": work * matmul_flops(args.n, m, args.batch) / t["matmul"]}
-    res["torch"] = {k: torch_counts[k] / t[k] for k in torch_counts}
-    return res
+            w, c = timed(run)
+            wall[k].append(w)
+            cpu[k].append(c)
+    t = {k: min(v) for k, v in wall.items()}
+    flop = members * args.steps * matmul_flops(args.n, m, args.batch)
+    return {"m": m, "first_s": first_s, "members": members, "wall": wall,
+            "rate": members * args.steps / t["scalesim"], "flops": flop / t["scalesim"], "limit": flop / t["matmul"],
+            "cpu_fraction": min(cpu["matmul"]) / min(cpu["scalesim"]),
+            "torch": {k: torch_counts[k] / t[k] for k in torch_counts}}
 
 
 def report(res, have_torch):
@@ -339,14 +361,14 @@ def report(res, have_torch):
     print(f"m={m:4d}  scalesim {res['rate']:8.1f} member-steps/s  {res['flops'] / 1e9:6.1f} GFLOP/s  "
           f"(compile+first run {res['first_s']:.1f} s)")
     print(f"        matmul limit (same shapes, {res['members']} members) {res['limit'] / 1e9:6.1f} GFLOP/s  "
-          f"-> {100 * frac:5.1f} % of the limit")
+          f"-> {100 * frac:5.1f} % of the limit (by CPU time: {100 * res['cpu_fraction']:5.1f} %)")
     if have_torch:
         best = max(res["torch"], key=res["torch"].get)
         for k, r in res["torch"].items():
-            mark = "  <- baseline" if k == best else ""
-            print(f"        {k:20s} {r:8.1f} model-steps/s  scalesim/torch {res['rate'] / r:5.2f}x{mark}")
-    spread = {k: f"{min(v):.2f}-{max(v):.2f}s" for k, v in res["times"].items()}
-    print(f"        round times: {spread}", flush=True)
+            mark = "  <- baseline (fastest)" if k == best else ""
+            print(f"        {k:28s} {r:8.2f} model-steps/s   scalesim/torch {res['rate'] / r:6.2f}x{mark}")
+    spread = ", ".join(f"{k} {min(v):.2f}-{max(v):.2f}" for k, v in res["wall"].items())
+    print(f"        round wall times (s): {spread}", flush=True)
 
 
 def main(argv=None):
