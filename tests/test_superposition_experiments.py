@@ -94,7 +94,7 @@ def test_large_summary_drops_diverged_members(tmp_path):
     metrics, arrays = _fake_large_run(s, "power", diverged_seed=1)
     save_run(tmp_path / "runs" / "p0", {"_index": 0}, metrics, arrays)
     runs = load_runs(tmp_path)
-    with pytest.warns(RuntimeWarning, match=r"seeds \[1\]"):
+    with pytest.warns(RuntimeWarning, match=r"member ids \[4\]"):
         recs = L.summarize(runs, s)
     assert len(recs) == 2 and all(np.isfinite(r["measured"]) for r in recs)
     assert all(r["ci_kind"] == "bootstrap over 3 seeds" for r in recs if "strong" in r["quantity"])
@@ -109,7 +109,7 @@ def test_large_summary_drops_diverged_members(tmp_path):
     s1 = L.LargeSettings(n=256, ms=(8, 16, 32), distributions=("power",), seeds=1, fit_min_m=8, n_boot=50)
     metrics, arrays = _fake_large_run(s1, "power", diverged_seed=0)
     save_run(tmp_path / "one" / "runs" / "p0", {"_index": 0}, metrics, arrays)
-    with pytest.warns(RuntimeWarning, match=r"seeds \[0\]"):
+    with pytest.warns(RuntimeWarning, match=r"member ids \[1\]"):
         recs = L.summarize(load_runs(tmp_path / "one"), s1)
     weak = next(r for r in recs if "weak" in r["quantity"])
     assert np.isnan(weak["measured"]) and np.isnan(weak["ci"]).all() and not weak["agrees"] and "note" in weak
@@ -134,7 +134,8 @@ def test_density_summary_survives_fully_diverged_cell():
         for k, v in (("density", dens), ("gamma", gam), ("seed", sd), ("width", np.full(dens.size, float(m)))):
             rows[k].append(v)
     run = Run(config={}, metrics={"ms": list(s.ms)}, arrays={k: np.concatenate(v) for k, v in rows.items()}, path=None)
-    recs = D.summarize([run], s)
+    with pytest.warns(RuntimeWarning, match=r"member ids \[4, 5\]"):
+        recs = D.summarize([run], s)
     assert len(recs) == 4
     dead = [r for r in recs if np.isnan(r["measured"])]
     assert len(dead) == 1 and "strong" in dead[0]["quantity"] and not dead[0]["agrees"] and "note" in dead[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 
 import jax
 import numpy as np
@@ -88,15 +87,16 @@ def ci_kind(n_seeds: int) -> str:
     """How a record's CI was obtained (:func:`exponent`): 1 seed gives a degenerate CI (e, e)."""
     if n_seeds >= 2:
         return f"bootstrap over {n_seeds} seeds"
+    if n_seeds == 0:
+        return "none (no finite member)"
     return "none (1 seed): agreement by tolerance only"
 
 
-def warn_dropped(label: str, bad: np.ndarray, seeds: np.ndarray) -> None:
-    """Warn naming the seeds dropped as diverged (as :func:`scalesim.engine.good_members` does)."""
-    if bad.any():
-        ids = ", ".join(str(int(i)) for i in np.asarray(seeds)[bad])
-        warnings.warn(f"{label}: {int(bad.sum())} of {bad.size} members diverged (non-finite loss or params) "
-                      f"and are excluded from fits: seeds [{ids}]", RuntimeWarning, stacklevel=3)
+def member_ids(arrays) -> np.ndarray:
+    """Member ids of a stored run, in stored order: :func:`run_widths` and ``superposition-large``
+    lay members out as equal width blocks with ids ``tile(arange(k), widths)``."""
+    w = np.asarray(arrays["width"])
+    return np.arange(w.size) % int((w == w[0]).sum())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,16 +130,22 @@ def run_widths(p: WidthPoint, s, alphas, gammas, density=None, max_active=12):
 
 
 def table(runs, key="alpha"):
-    """Group members of all runs by width: ms [W], final loss / overlaps [W, M], member labels [M]."""
+    """Group members of all runs by width: ms [W], final loss / overlaps [W, M], member labels [M].
+
+    ``diverged`` [M]: the member diverged, or its final loss is not finite, at some width;
+    ``member_id`` [M]: its id (the same at every width)."""
     cat = lambda k: np.concatenate([r.arrays[k] for r in runs])
     width = cat("width")
     ms = np.unique(width)
     rows = [np.flatnonzero(width == m) for m in ms]
     fin = lambda k: np.stack([cat(k)[i][:, -1] for i in rows]) if cat(k).ndim == 2 else np.stack([cat(k)[i] for i in rows])
     lab = lambda k: cat(k)[rows[0]]
-    return ms, {"loss": fin("loss"), "phi_half": fin("phi_half"), "phi_one": fin("phi_one"),
+    loss = fin("loss")
+    ids = np.concatenate([member_ids(r.arrays) for r in runs])[rows[0]]
+    return ms, {"loss": loss, "phi_half": fin("phi_half"), "phi_one": fin("phi_one"),
                 "overlap": fin("overlap_mean"), "overlap_var": fin("overlap_var"),
-                "diverged": fin("diverged").any(0), key: lab(key), "gamma": lab("gamma"), "seed": lab("seed")}
+                "diverged": fin("diverged").astype(bool).any(0) | ~np.isfinite(loss).all(0), key: lab(key),
+                "gamma": lab("gamma"), "seed": lab("seed"), "member_id": ids}
 
 
 def record_points(records, gamma, x_key):

@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from ..engine import train_ensemble
-from ..fit.records import comparison
+from ..engine import train_ensemble, warn_diverged
+from ..fit.records import comparison, diverged_note
 from ..models import elhage as model
 from ..plots import figure
 from ..rng import root_key
@@ -118,9 +118,15 @@ def run_point(p: PhasePoint, s: PhaseSettings):
             "diverged": int(res.diverged.sum())}, arrays
 
 
+def _diverged(arrays):
+    """[P, seeds]: the member diverged or its final loss is not finite."""
+    return np.asarray(arrays["diverged"], bool) | ~np.isfinite(arrays["loss"])
+
+
 def agreement(arrays, margin: float):
-    """(best-model phase [P], theory phase [P], energy margin [P])."""
-    loss = np.where(arrays["diverged"], np.inf, arrays["loss"])
+    """(best-model phase [P], theory phase [P], energy margin [P]); the best model is the lowest
+    final loss among members that did not diverge (see :func:`_diverged`)."""
+    loss = np.where(_diverged(arrays), np.inf, arrays["loss"])
     best = arrays["phase"][np.arange(loss.shape[0]), np.argmin(loss, 1)]
     th = np.asarray(theory.phase(arrays["r"], arrays["density"]))
     mg = np.asarray(theory.energy_margin(arrays["r"], arrays["density"]))
@@ -129,22 +135,32 @@ def agreement(arrays, margin: float):
 
 def summarize(runs, s: PhaseSettings) -> list:
     A = runs[0].arrays
+    bad = _diverged(A)
+    warn_diverged(bad.ravel(), np.arange(bad.size), "elhage-phase (member id = grid point * seeds + seed)")
     best, th, mg = agreement(A, s.margin)
+    live = ~bad.all(1)  # grid points with at least one finite member (the others have no phase)
     away = mg >= s.margin
     recs = []
     for name, sel in (("away from boundaries", away), ("all points", np.ones_like(away))):
+        dead_sel, sel = sel & ~live, sel & live
+        dead = int(dead_sel.sum())
         k, N = int((best == th)[sel].sum()), int(sel.sum())
-        if N == 0:  # e.g. a large margin leaves no point away from the boundaries
+        if N == 0:  # e.g. a large margin leaves no point away from the boundaries, or all members diverged
+            note = (diverged_note(bad[dead_sel].sum(), bad[dead_sel].size) if dead
+                    else f"no grid point has energy margin >= {s.margin}: nothing to compare")
             recs.append(comparison(f"phase agreement ({name})", float("nan"), (float("nan"), float("nan")),
                                    s.target, points=0, margin=s.margin if name.startswith("away") else 0.0,
                                    criterion=f"measured >= {s.target}" if name.startswith("away") else "informative",
-                                   note=f"no grid point has energy margin >= {s.margin}: nothing to compare"))
+                                   note=note))
             continue
         frac = k / N
         rec = comparison(f"phase agreement ({name})", frac, wilson_interval(k, N), s.target, points=N,
                          margin=s.margin if name.startswith("away") else 0.0)
         rec["agrees"] = bool(frac >= s.target) if name.startswith("away") else rec["agrees"]
         rec["criterion"] = f"measured >= {s.target}" if name.startswith("away") else "informative"
+        if dead:
+            rec["points_all_diverged"] = dead
+            rec["note"] = f"{dead} of {N + dead} grid points left out: every member diverged there"
         recs.append(rec)
     return recs
 

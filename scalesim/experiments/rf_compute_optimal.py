@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..engine import geometric_steps, train_ensemble, warn_diverged
-from ..fit.records import comparison
+from ..fit.records import comparison, diverged_note
 from ..models import plrf as mplrf
 from ..plots import COLORS, figure
 from ..rng import root_key, stream
@@ -231,25 +231,33 @@ def phase_curves(runs, s: Settings, alpha: float, beta: float):
 
     Returns a dict with ``dims``, ``f`` (compute grid), ``sim [n_d, n_f]``, ``theory [n_d, n_f]``,
     the per-member sim curves ``members`` (list over d of ``[M_d, n_f]``), the fit window mask
-    and the runs by d.
+    and the runs by d; ``ok`` {d: finite-member mask} (diverged members warned about and left
+    out), ``dead`` the sizes whose every member diverged (left out of ``dims``: no ladder entry).
     """
     by_d = {r.metrics["d"]: r for r in runs
             if r.metrics["alpha"] == alpha and r.metrics["beta"] == beta}
-    dims = [d for d in s.dims if d in by_d]
     f = compute_grid(s)
-    sim, theory, members = [], [], []
-    for d in dims:
+    sim, theory, members, dims, dead, oks = [], [], [], [], [], {}
+    for d in [d for d in s.dims if d in by_d]:
         A = by_d[d].arrays
-        ok = warn_diverged(A["diverged"], A["member_ids"], f"alpha={alpha:g} beta={beta:g} d={d}")
+        bad = A["diverged"].astype(bool) | ~np.isfinite(A["risk"]).all(1)
+        ok = oks[d] = warn_diverged(bad, A["member_ids"], f"rf-compute-optimal alpha={alpha:g} beta={beta:g} d={d}")
+        if not ok.any():
+            dead.append(d)
+            continue
+        dims.append(d)
         t = f / (d * s.batch)
         mem = _interp_loglog(A["steps"].astype(float), A["risk"][ok], t)
         members.append(mem)
         sim.append(mem.mean(0))
         theory.append(_interp_loglog(A["steps"].astype(float), A["theory_risk"][ok].mean(0), t))
     sim, theory = np.asarray(sim), np.asarray(theory)
+    n = len(dims)
+    if n < 3:  # no parabola through three sizes: no frontier window
+        return {"dims": dims, "f": f, "sim": sim, "theory": theory, "members": members,
+                "window": np.zeros(f.size, bool), "runs": by_d, "ok": oks, "dead": dead}
     i_th, _, _ = frontier(dims, theory)
     # window: the theory's best ladder size is interior and its neighbours are available
-    n = len(dims)
     interior = (i_th >= 1) & (i_th <= n - 2)
     avail = np.isfinite(theory)
     nb = np.zeros_like(interior)
@@ -257,7 +265,7 @@ def phase_curves(runs, s: Settings, alpha: float, beta: float):
         nb[j] = avail[i_th[j] - 1:i_th[j] + 2, j].all() and np.isfinite(sim[i_th[j] - 1:i_th[j] + 2, j]).all()
     window = interior & nb
     return {"dims": dims, "f": f, "sim": sim, "theory": theory, "members": members,
-            "window": window, "runs": by_d}
+            "window": window, "runs": by_d, "ok": oks, "dead": dead}
 
 
 def _fit(dims, f, loss, window):
@@ -269,7 +277,7 @@ def summarize(runs, s: Settings) -> list[dict]:
     records = []
     for alpha, beta in s.phases:
         pc = phase_curves(runs, s, alpha, beta)
-        if not pc["dims"]:
+        if not pc["dims"] and not pc["dead"]:
             continue
         co = plrf.compute_optimal_exponents(alpha, beta)
         declared = plrf.exponents(alpha=alpha, beta=beta)
@@ -286,14 +294,20 @@ def summarize(runs, s: Settings) -> list[dict]:
         else:   # the ladder never brackets the optimum: report, do not fit
             xi_m = eta_m = xi_t = eta_t = float("nan")
             xi_ci = eta_ci = (float("nan"), float("nan"))
+        note = "theory = exact SGD risk of the same W draws, same frontier fit and window"
+        if pc["dead"]:
+            note += f"; every member diverged at d={pc['dead']}: left out of the ladder"
         common = dict(phase=co.phase, asymptotic_status=co.status, window=window,
-                      n_window=int(win.sum()), dims=[int(d) for d in dims],
-                      note="theory = exact SGD risk of the same W draws, same frontier fit and window")
+                      n_window=int(win.sum()), dims=[int(d) for d in dims], note=note)
         records.append(comparison(f"eta[{label}]", eta_m, eta_ci, eta_t, asymptotic=declared["eta"].value, **common))
         records.append(comparison(f"xi[{label}]", xi_m, xi_ci, xi_t, asymptotic=declared["xi"].value, **common))
-        for d in dims:
-            A = pc["runs"][d].arrays
-            ok = ~A["diverged"].astype(bool)
+        for d in [d for d in s.dims if d in pc["ok"]]:
+            A, ok = pc["runs"][d].arrays, pc["ok"][d]
+            if ok.sum() < 2:  # too few finite members for the ratio's bootstrap CI
+                records.append(comparison(f"sim_over_theory[{label} d={d}]", float("nan"), (float("nan"),) * 2, 1.0,
+                                          tol=s.ratio_tol, t_min=s.t_min, members=int(ok.sum()),
+                                          note=diverged_note((~ok).sum(), ok.size, need=2)))
+                continue
             late = A["steps"] >= s.t_min
             sim_m, th_m = A["risk"][ok][:, late], A["theory_risk"][ok][:, late]
             ratio = (sim_m.mean(0) / th_m.mean(0)).mean()
@@ -319,14 +333,15 @@ def plot(runs, s: Settings, records: list[dict]):
             c = COLORS[k % len(COLORS)]
             ax.plot(f, pc["sim"][k], "o", ms=2.5, color=c, label=f"d={d}")
             ax.plot(f, pc["theory"][k], "-", color=c, lw=0.8)
-        _, _, ly = frontier(pc["dims"], pc["theory"])
-        ax.plot(f[win], np.exp(ly[win]), "k-", lw=2, alpha=0.5, label="frontier (theory)")
-        rec = recs.get(f"eta[{co.phase}: alpha={alpha:g} beta={beta:g}]")
-        if rec is not None and win.any():
-            f0, p0 = f[win][0], np.exp(ly[win][0])
-            ax.plot(f[win], p0 * (f[win] / f0) ** -rec["asymptotic"], "k:", lw=1,
-                    label=f"f^-{rec['asymptotic']:.3f} (asymptotic)")
-            ax.axvspan(f[win].min(), f[win].max(), color="gray", alpha=0.08)
+        if win.any():  # (no window: fewer than 3 sizes left, e.g. all members of some diverged)
+            _, _, ly = frontier(pc["dims"], pc["theory"])
+            ax.plot(f[win], np.exp(ly[win]), "k-", lw=2, alpha=0.5, label="frontier (theory)")
+            rec = recs.get(f"eta[{co.phase}: alpha={alpha:g} beta={beta:g}]")
+            if rec is not None:
+                f0, p0 = f[win][0], np.exp(ly[win][0])
+                ax.plot(f[win], p0 * (f[win] / f0) ** -rec["asymptotic"], "k:", lw=1,
+                        label=f"f^-{rec['asymptotic']:.3f} (asymptotic)")
+                ax.axvspan(f[win].min(), f[win].max(), color="gray", alpha=0.08)
         ax.set(xscale="log", yscale="log", xlabel="compute f = d B t", ylabel="risk P",
                title=f"{co.phase}: alpha={alpha:g}, beta={beta:g}")
         ax.legend(fontsize=6)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent, fit_power_law
-from ..fit.records import comparison
+from ..fit.records import comparison, diverged_note
 from ..models import linear_sgd as model
 from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
@@ -150,8 +150,11 @@ def summarize(runs, s: Settings) -> list[dict]:
             win = _window(steps, d, eta, av, s)
             sel = A["a"] == av
             label = f"d={d} a={av:g} b={s.b:g}"
-            ok = warn_diverged(A["diverged"][sel], A["seed"][sel], label)
+            bad = (A["diverged"][sel].astype(bool) | ~np.isfinite(A["mse"][sel]).all(1)
+                   | ~np.isfinite(A["excess"][sel]).all(1))
+            ok = warn_diverged(bad, (j << 16) + A["seed"][sel], label)  # the member ids of run_point
             mse, excess = A["mse"][sel][ok], A["excess"][sel][ok]
+            dead = {} if ok.sum() >= 2 else {"note": diverged_note(bad.sum(), bad.size, need=2)}
             th = A["theory_mse"][j]
             expected = theory.exponents(a=float(av), b=s.b)["time"]
             window = [float(steps[win].min()), float(steps[win].max())] if win.any() else []
@@ -165,16 +168,20 @@ def summarize(runs, s: Settings) -> list[dict]:
                 comparison(
                     f"time_exponent[{label}]", measured, ci, expected,
                     tol=s.exponent_rtol * expected.value, recursion_window_fit=finite,
-                    window=window, members=int(ok.sum()),
+                    window=window, members=int(ok.sum()), **dead,
                 )
             )
             late = steps >= 30
-            ratios = mse[:, late] / th[late][None, :]
-            bs = ratios[resample_indices(ratios.shape[0], s.n_boot, s.seed + j)].mean(1).mean(1)
+            if dead:  # too few finite members for the ratio and its bootstrap CI
+                ratio, ci = float("nan"), (float("nan"), float("nan"))
+            else:
+                ratios = mse[:, late] / th[late][None, :]
+                bs = ratios[resample_indices(ratios.shape[0], s.n_boot, s.seed + j)].mean(1).mean(1)
+                ratio, ci = float(ratios.mean()), percentile_ci(bs, 0.95)
             records.append(
                 comparison(
-                    f"sim_over_recursion[{label}]", float(ratios.mean()), percentile_ci(bs, 0.95), 1.0,
-                    tol=s.ratio_tol, t_min=30,
+                    f"sim_over_recursion[{label}]", ratio, ci, 1.0,
+                    tol=s.ratio_tol, t_min=30, **dead,
                 )
             )
     return records
@@ -190,6 +197,8 @@ def plot(runs, s: Settings, records: list[dict]):
     for j, av in enumerate(A["theory_a"]):
         c = COLORS[j % len(COLORS)]
         sel = (A["a"] == av) & ~A["diverged"]
+        if not sel.any():  # every member of this a diverged (the record says so)
+            continue
         m = A["mse"][sel].mean(0)
         se = A["mse"][sel].std(0) / np.sqrt(sel.sum())
         ax.errorbar(steps[pos], m[pos], yerr=se[pos], fmt="o", ms=3, color=c, label=f"a={av:g} (sim)")

@@ -14,7 +14,8 @@ import jax
 import numpy as np
 
 from ..fit.powerlaw import fit_power_law
-from ..fit.records import comparison
+from ..engine import warn_diverged
+from ..fit.records import comparison, diverged_note
 from ..models import superposition as sp
 from ..plots import COLORS, figure
 from ..theory import superposition as theory
@@ -105,11 +106,14 @@ def density_exponents(runs, s):
 
 def summarize(runs, s: DensitySettings) -> list:
     recs = []
+    _, T = table(runs, key="density")
     for (g, d), (ms, Y, (est, ci)) in sorted(density_exponents(runs, s).items()):
+        cell = (T["gamma"] == g) & (T["density"] == d)
+        warn_diverged(T["diverged"][cell], T["member_id"][cell], f"superposition-density[gamma={g:g}, s={d:g}]")
         E = _expected_active(s, d)
         extra = {"ci_kind": ci_kind(Y.shape[0]), "gamma": g, "density": d, "expected_active": E}
         if Y.shape[0] == 0:
-            extra["note"] = "every member of this cell diverged: no exponent"
+            extra["note"] = diverged_note(cell.sum(), cell.sum())
         if g < 0:
             recs.append(comparison(f"alpha_m strong[gamma={g:g}, E={E:.2f}]", est, ci,
                                    theory.exponents()["alpha_m_strong"], tol=s.strong_exp_tol, **extra))

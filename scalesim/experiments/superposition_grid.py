@@ -15,12 +15,13 @@ import dataclasses
 import jax
 import numpy as np
 
-from ..fit.records import comparison
+from ..engine import warn_diverged
+from ..fit.records import comparison, diverged_note
 from ..plots import COLORS, figure
 from ..stats import mean_ci
 from ..theory import superposition as theory
 from ..validate import check_range
-from ._superposition import (PAPERS, WidthPoint, check_common, ci_kind, exponent, point_exponent, record_points,
+from ._superposition import (NAN_CI, PAPERS, WidthPoint, check_common, ci_kind, exponent, point_exponent, record_points,
                              run_widths, table, width_sweep)
 from .base import Experiment
 
@@ -65,20 +66,20 @@ def run_point(p: WidthPoint, s: GridSettings):
 
 
 def _cells(T):
-    """{(γ, α): member selection} of the cells with at least one finite member."""
+    """{(γ, α): selection of the cell's finite members} over all cells (possibly with none)."""
     out = {}
     for g in np.unique(T["gamma"]):
         for a in np.unique(T["alpha"]):
-            sel = (T["gamma"] == g) & (T["alpha"] == a) & ~T["diverged"]
-            if sel.sum():
-                out[(float(g), float(a))] = sel
+            out[(float(g), float(a))] = (T["gamma"] == g) & (T["alpha"] == a) & ~T["diverged"]
     return out
 
 
 def grid_exponents(runs, s) -> dict:
-    """{(γ, α): (α_m, ci)} over all grid cells (final loss vs m, bootstrap over seeds)."""
+    """{(γ, α): (α_m, ci)} over all grid cells (final loss vs m, bootstrap over seeds); a cell
+    whose every member diverged gets a NaN exponent and CI."""
     ms, T = table(runs)
-    return {c: exponent(ms, T["loss"][:, sel].T, s.n_boot, s.seed) for c, sel in _cells(T).items()}
+    return {c: exponent(ms, T["loss"][:, sel].T, s.n_boot, s.seed) if sel.any() else (float("nan"), NAN_CI)
+            for c, sel in _cells(T).items()}
 
 
 def finite_range_exponents(alphas, n, ms):
@@ -93,23 +94,31 @@ def summarize(runs, s: GridSettings) -> list:
     g_weak, g_strong = max(s.gammas), min(s.gammas)
     recs = []
     for (g, a), (est, ci) in sorted(ex.items()):
-        kind = ci_kind(int(((T["gamma"] == g) & (T["alpha"] == a) & ~T["diverged"]).sum()))
+        cell = (T["gamma"] == g) & (T["alpha"] == a)
+        warn_diverged(T["diverged"][cell], T["member_id"][cell], f"superposition-grid[gamma={g:g}, alpha={a:g}]")
+        n_ok = int((cell & ~T["diverged"]).sum())
+        kind = ci_kind(n_ok)
+        dead = {} if n_ok else {"note": diverged_note(cell.sum(), cell.sum())}
         if g == g_weak and g > 0 and 1.25 <= a <= 2.0:
             fr = float(theory.fitted_weak_exponent(a, s.n, np.asarray(ms, int)))
             recs.append(comparison(f"alpha_m weak[gamma={g:g}, alpha={a:g}]", est, ci,
                                    theory.exponents(alpha=a)["alpha_m_weak"], tol=s.weak_tol,
-                                   finite_range_theory=fr, ci_kind=kind, gamma=g, alpha=a))
+                                   finite_range_theory=fr, ci_kind=kind, gamma=g, alpha=a, **dead))
         if g == g_strong and g < 0 and a <= 1.0:
             recs.append(comparison(f"alpha_m strong[gamma={g:g}, alpha={a:g}]", est, ci,
                                    theory.exponents()["alpha_m_strong"], tol=s.strong_exp_tol, ci_kind=kind,
-                                   gamma=g, alpha=a))
+                                   gamma=g, alpha=a, **dead))
     if g_strong < 0:
-        sel = (T["gamma"] == g_strong) & ~T["diverged"]
+        strong = T["gamma"] == g_strong
+        sel = strong & ~T["diverged"]
         for j, m in enumerate(ms):
-            val, ci = mean_ci(T["overlap"][j, sel] * m)
+            if sel.any():
+                val, ci, dead = *mean_ci(T["overlap"][j, sel] * m), {}
+            else:  # every strong-regime member diverged
+                val, ci, dead = float("nan"), NAN_CI, {"note": diverged_note(strong.sum(), strong.sum())}
             recs.append(comparison(f"overlap*m strong[gamma={g_strong:g}, m={int(m)}]", val, ci,
                                    theory.exponents()["overlap_times_m"], tol=s.overlap_tol,
-                                   welch_bound_times_m=float(theory.overlap_lower_bound(s.n, m) * m)))
+                                   welch_bound_times_m=float(theory.overlap_lower_bound(s.n, m) * m), **dead))
     return recs
 
 
@@ -140,7 +149,7 @@ def plot(runs, s: GridSettings, records: list[dict]):
             ax2.errorbar(a_, e_, yerr=err, fmt=mk, color=c, ms=4, label=f"γ={g:g} (records)")
         done = {a for a, _, _ in pts}
         rest = [(a, point_exponent(ms, T["loss"][:, sel].T)) for (gg, a), sel in sorted(cells.items())
-                if gg == g and a not in done]
+                if gg == g and a not in done and sel.any()]
         if rest:
             ax2.plot(*zip(*rest), mk, mfc="none", color=c, ms=4, label=f"γ={g:g} (other cells, no CI)")
     aa = np.linspace(0, 2, 50)
@@ -154,6 +163,8 @@ def plot(runs, s: GridSettings, records: list[dict]):
     if g_strong < 0:
         for j, a in enumerate(show):
             sel = (T["gamma"] == g_strong) & (T["alpha"] == a) & ~T["diverged"]
+            if not sel.any():
+                continue
             ax3.plot(ms, T["overlap"][:, sel].mean(1) * ms, "o-", color=COLORS[j % len(COLORS)], ms=3, label=f"α={a:g}")
         ax3.plot(ms, np.asarray(theory.overlap_lower_bound(s.n, ms)) * ms, "k:", label="Welch bound ×m")
         ax3.axhline(1.0, color="k", lw=1)

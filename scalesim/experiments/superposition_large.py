@@ -14,12 +14,13 @@ import dataclasses
 import numpy as np
 
 from ..fit.powerlaw import fit_power_law
-from ..fit.records import comparison
+from ..engine import warn_diverged
+from ..fit.records import comparison, diverged_note
 from ..models import superposition as sp
 from ..plots import COLORS, figure
 from ..theory import superposition as theory
 from ..validate import check_range
-from ._superposition import NAN_CI, PAPERS, check_common, ci_kind, exponent, members, train_point, warn_dropped
+from ._superposition import NAN_CI, PAPERS, check_common, ci_kind, exponent, member_ids, members, train_point
 from .base import Experiment
 
 __all__ = ["EXPERIMENT", "LargeSettings"]
@@ -95,6 +96,7 @@ def _curves(runs, s):
             continue
         cat = lambda k: np.concatenate([r.arrays[k] for r in rs])
         width, G, S, L = cat("width"), cat("gamma"), cat("seed"), cat("loss")[:, -1]
+        ids = np.concatenate([member_ids(r.arrays) for r in rs])
         D = cat("diverged").astype(bool)
         ms = np.unique(width)
         for g in np.unique(G):
@@ -104,7 +106,8 @@ def _curves(runs, s):
                 cols.append(c[np.argsort(S[c], kind="stable")])  # rows = seeds, same order at every width
             Y = np.stack([L[c] for c in cols], 1)
             div = np.stack([D[c] for c in cols], 1).any(1) | ~np.isfinite(Y).all(1)
-            warn_dropped(f"superposition-large[{d}, gamma={float(g):g}]", div, S[cols[0]])
+            warn_diverged(div, ids[cols[0]], f"superposition-large[{d}, gamma={float(g):g}] (a member diverged "
+                          f"at any width drops its seed)")
             out[(d, float(g))] = (ms, Y[~div])
     return out
 
@@ -122,7 +125,7 @@ def summarize(runs, s: LargeSettings) -> list:
         extra = {"ci_kind": ci_kind(Y.shape[0]), "distribution": d, "gamma": g}
         if Y.shape[0] < min(2, s.seeds):  # diverged members left too few seeds for the intended fit
             est, ci = float("nan"), NAN_CI
-            extra["note"] = f"only {Y.shape[0]} of {s.seeds} seeds finite (rest diverged): no exponent"
+            extra["note"] = diverged_note(s.seeds - Y.shape[0], s.seeds, need=min(2, s.seeds), unit="seeds")
         else:
             est, ci = exponent(ms[win], Y[:, win], s.n_boot, s.seed)
         Lw = _weak_losses(d, s.n, ms)

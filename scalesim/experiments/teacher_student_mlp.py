@@ -27,7 +27,7 @@ import optax
 
 from ..engine import geometric_steps, train_ensemble, warn_diverged
 from ..fit.powerlaw import bootstrap_exponent
-from ..fit.records import comparison
+from ..fit.records import comparison, diverged_note
 from ..models import teacher_student_mlp as model
 from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
@@ -140,15 +140,22 @@ def run_point(p: Point, s: Settings):
     return metrics, arrays
 
 
+def _bad_members(A):
+    """Members (stored order = member id) that diverged or whose final test/train nmse is not finite."""
+    return (A["diverged"].astype(bool) | ~np.isfinite(A["test_nmse"][:, -1])
+            | ~np.isfinite(A["train_nmse"][:, -1]))
+
+
 def _table(r):
-    """Final test and train nmse as ``[seeds, D]`` tables (rows = seeds, for the bootstrap)."""
+    """Final test and train nmse as ``[seeds, D]`` tables (rows = seeds, for the bootstrap);
+    ``ok`` [seeds]: no member of the seed diverged (:func:`_bad_members`) at any D."""
     A = r.arrays
     sizes = np.unique(A["n_train"])
     n_seeds = int(A["seed"].max()) + 1
     order = np.lexsort((A["seed"], A["n_train"]))
     test = A["test_nmse"][order, -1].reshape(sizes.size, n_seeds).T
     train = A["train_nmse"][order, -1].reshape(sizes.size, n_seeds).T
-    ok = ~A["diverged"][order].reshape(sizes.size, n_seeds).T.any(1)
+    ok = ~_bad_members(A)[order].reshape(sizes.size, n_seeds).T.any(1)
     return sizes, test, train, ok
 
 
@@ -161,9 +168,11 @@ def summarize(runs, s: Settings) -> list[dict]:
     for r in sorted(runs, key=lambda r: r.metrics["d"]):
         d = r.metrics["d"]
         sizes, test, train, ok = _table(r)
-        warn_diverged(~ok, np.arange(ok.size), f"d={d}")
+        bad = _bad_members(r.arrays)
+        warn_diverged(bad, np.arange(bad.size), f"teacher-student-mlp d={d} (a seed with a diverged member is "
+                      f"dropped at every D: seeds {[int(x) for x in np.flatnonzero(~ok)]})")
         test, train = test[ok], train[ok]
-        win = _window(sizes, test, train, s)
+        win = _window(sizes, test, train, s) if ok.any() else np.zeros(sizes.size, bool)
         declared = theory.exponents(d=d)["alpha_D"]
         expected = declared.value
         if win.sum() >= 3 and ok.sum() >= 2:
@@ -173,7 +182,9 @@ def summarize(runs, s: Settings) -> list[dict]:
             measured, ci = float("nan"), (float("nan"), float("nan"))
         tol = s.exponent_rtol * expected
         agrees = np.isfinite(measured) and (ci[0] - tol) <= expected <= (ci[1] + tol)
-        if not np.isfinite(measured):
+        if ok.sum() < 2:
+            note = diverged_note((~ok).sum(), ok.size, need=2, unit="seeds")
+        elif not np.isfinite(measured):
             note = "fewer than 3 resolution-limited D points (optimisation-limited or too small): not fitted"
         elif ci[0] <= expected <= ci[1]:
             note = "agrees with 4/d within the bootstrap CI"
@@ -205,6 +216,14 @@ def summarize(runs, s: Settings) -> list[dict]:
             n_theory, tol=s.exponent_rtol * n_theory.value, per_d={str(d): float(x) for (d, _, _), x in zip(fitted, n)},
             note="d * alpha_D per dimension; Bahri's estimate is n >= 4 with n = 4 for piecewise-linear fits",
         ))
+    elif len(alphas) >= 2:  # e.g. members diverged: the record stays, without an estimate
+        missing = [d for d, m, _ in alphas if not np.isfinite(m)]
+        records.append(comparison(
+            "n_in_alpha_D=n/d (mean over d)", float("nan"), (float("nan"), float("nan")), theory.exponents()["n"],
+            tol=s.exponent_rtol * theory.exponents()["n"].value, per_d={str(d): float(d * m) for d, m, _ in fitted},
+            note=f"fewer than 2 dimensions have an alpha_D estimate (none at d={missing}, see their records): "
+                 f"no estimate",
+        ))
     return records
 
 
@@ -214,6 +233,8 @@ def plot(runs, s: Settings, records: list[dict]):
     for j, r in enumerate(sorted(runs, key=lambda r: r.metrics["d"])):
         d, c = r.metrics["d"], COLORS[j % len(COLORS)]
         sizes, test, train, ok = _table(r)
+        if not ok.any():  # every seed diverged (the record says so)
+            continue
         test, train = test[ok], train[ok]
         m, se = test.mean(0), test.std(0) / np.sqrt(max(ok.sum(), 1))
         ax.errorbar(sizes, m, yerr=se, fmt="o", ms=3, color=c, label=f"d={d} test")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["comparison", "format_table"]
+__all__ = ["comparison", "diverged_note", "format_table"]
 
 
 def comparison(quantity: str, measured, ci, theory, *, tol: float = 0.0, **extra) -> dict:
@@ -40,6 +40,28 @@ def comparison(quantity: str, measured, ci, theory, *, tol: float = 0.0, **extra
         rec["theory_ref"] = ref
     rec.update(extra)
     return rec
+
+
+def diverged_note(n_bad: int, n_total: int, need: int = 1, unit: str = "members") -> str:
+    """The ``note`` of a record left without an estimate because members diverged.
+
+    Such a record is still emitted, with ``measured`` and ``ci`` NaN (``agrees`` is then false,
+    see :func:`comparison`), so that a cell never silently disappears from ``summary.json``.
+
+    Args:
+      n_bad: diverged (non-finite) members of the record's cell.
+      n_total: members of the cell.
+      need: finite members the estimate needs.
+      unit: what is counted (``"members"``, ``"seeds"``, ``"grid points"``).
+
+    Returns:
+      e.g. ``"all 4 members diverged (non-finite loss or params): no estimate"``.
+    """
+    n_bad, n_total = int(n_bad), int(n_total)
+    if n_bad >= n_total:
+        return f"all {n_total} {unit} diverged (non-finite loss or params): no estimate"
+    return (f"{n_bad} of {n_total} {unit} diverged (non-finite loss or params); {n_total - n_bad} finite, "
+            f"{int(need)} needed: no estimate")
 
 
 def format_table(records: list[dict]) -> str:
