@@ -1,7 +1,9 @@
 """``scalesim list | run | report | status | fit``: the command-line front end.
 
-Bad input (unknown experiment, bad ``--set`` key or value, invalid setting) prints one line
-``scalesim: error: ...`` to stderr and exits with status 2, without a traceback. Set
+Bad input (unknown experiment, bad ``--set`` key or value, invalid setting, a file that cannot
+be read, a damaged store) prints one line ``scalesim: error: ...`` to stderr and exits with
+status 2, without a traceback. An unexpected internal error prints one line asking for a bug
+report and exits with status 1; an interrupt exits with 130 and keeps finished points. Set
 ``SCALESIM_DEBUG=1`` to get the traceback instead.
 """
 
@@ -136,24 +138,44 @@ def main(argv=None) -> int:
         if argv[i] == "--worker" and argv[i + 1].startswith("-"):
             argv[i : i + 2] = [f"--worker={argv[i + 1]}"]
             break
+    debug = bool(os.environ.get("SCALESIM_DEBUG"))
     try:
         args = _build_parser().parse_args(argv)
         if args.command is None:
             raise _UsageError("a command is required (list, run, report, status, verify, fit); see `scalesim --help`")
         return _run(args)
     except (_UsageError, ValueError) as e:
-        if os.environ.get("SCALESIM_DEBUG"):
+        if debug:
             raise
-        msg = " ".join(str(e).split())
-        print(f"scalesim: error: {msg}", file=sys.stderr)
-        return 2
+        return _fail(str(e), 2)
     except OSError as e:  # e.g. --out under a file, or no permission: one line, earlier results kept
-        if os.environ.get("SCALESIM_DEBUG"):
+        if debug:
             raise
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        print(f"scalesim: error: cannot access{where}: {e.strerror or e}", file=sys.stderr)
-        return 2
+        return _fail(f"cannot access{where}: {e.strerror or e}", 2)
+    except MemoryError:
+        if debug:
+            raise
+        return _fail("out of memory; use smaller sizes, or --set max_members=auto for large ensembles", 2)
+    except KeyboardInterrupt:
+        return _fail("interrupted; finished sweep points are kept, and the same command resumes", 130)
+    except Exception as e:  # a bug, not bad input: one line that asks for a report
+        if debug:
+            raise
+        if "RESOURCE_EXHAUSTED" in str(e):  # XLA could not allocate: too large for this device
+            return _fail(f"out of device memory ({str(e).splitlines()[0][:300]}); use smaller sizes, or "
+                         f"--set max_members=auto for large ensembles", 2)
+        return _fail(f"internal error ({type(e).__name__}: {e}); this is a bug in scalesim, please report it "
+                     f"with the command line; rerun with SCALESIM_DEBUG=1 to see the traceback", 1)
 
+
+def _fail(message: str, code: int) -> int:
+    """Print ``scalesim: error: MESSAGE`` as one line on stderr and return the exit code."""
+    msg = " ".join(str(message).split())
+    if len(msg) > 2000:
+        msg = msg[:2000] + " ..."
+    print(f"scalesim: error: {msg}", file=sys.stderr)
+    return code
 
 if __name__ == "__main__":
     sys.exit(main())

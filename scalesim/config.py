@@ -11,6 +11,8 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
+import re
 import types
 import typing
 from typing import Any
@@ -22,6 +24,7 @@ __all__ = [
     "to_dict",
     "from_dict",
     "replace_from_strings",
+    "parse_number",
 ]
 
 
@@ -77,6 +80,40 @@ def sweep(base, **axes) -> list:
     return [dataclasses.replace(base, **dict(zip(names, vals))) for vals in itertools.product(*axes.values())]
 
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(text: str, name: str, *, integer: bool = False):
+    """Parse ``text`` strictly as a finite decimal number (an integer when ``integer``).
+
+    Only ASCII digits, one sign, one point and one exponent are accepted: ``inf``, ``nan``,
+    values that overflow to infinity (``1e400``), Unicode digits and ``_`` separators are
+    refused with a ``ValueError`` naming ``name``. Integers may be written ``1e6`` when exact.
+
+    Args:
+      text: the value as typed.
+      name: the setting or option named in the message.
+      integer: require an integer.
+
+    Returns:
+      ``int`` or ``float``.
+    """
+    t = text.strip()
+    kind = "an integer" if integer else "a finite number"
+    if not _NUMBER.fullmatch(t):
+        raise ValueError(f"{name}: expected {kind}; got {text!r}")
+    if integer and re.fullmatch(r"[+-]?[0-9]+", t):
+        return int(t)
+    value = float(t)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected {kind}; got {text!r} (overflows a float)")
+    if integer:
+        if not value.is_integer() or abs(value) > 2**53:
+            raise ValueError(f"{name}: expected {kind}; got {text!r}")
+        return int(value)
+    return value
+
+
 def _parse(text: str, typ, name: str):
     origin = typing.get_origin(typ)
     if origin in (typing.Union, types.UnionType):
@@ -85,8 +122,22 @@ def _parse(text: str, typ, name: str):
             return None
         return _parse(text, args[0], name)
     if origin is tuple:
-        args = typing.get_args(typ)
+        args = [a for a in typing.get_args(typ) if a is not Ellipsis]
         elem = args[0] if args else str
+        if typing.get_origin(elem) is tuple:  # a tuple of pairs: items a:b separated by commas
+            inner = [a for a in typing.get_args(elem) if a is not Ellipsis]
+            arity = len(inner) if Ellipsis not in typing.get_args(elem) else None
+            example = ":".join(["1", "2", "3"][: arity or 2])
+            items = [p for p in text.replace(" ", "").split(",") if p != ""]
+            out = []
+            for item in items:
+                parts = item.split(":")
+                if arity is not None and len(parts) != arity:
+                    raise ValueError(f"--set {name}: expected comma-separated items like {example}; got {text!r}")
+                out.append(tuple(_parse(q, inner[min(i, len(inner) - 1)], name) for i, q in enumerate(parts)))
+            if not out:
+                raise ValueError(f"--set {name}: expected comma-separated items like {example}; got {text!r}")
+            return tuple(out)
         parts = [p for p in text.replace(" ", "").split(",") if p != ""]
         if not parts:
             raise ValueError(f"--set {name}: expected a comma-separated list; got {text!r}")
@@ -98,18 +149,11 @@ def _parse(text: str, typ, name: str):
             return False
         raise ValueError(f"--set {name}: expected true/false; got {text!r}")
     if typ is int:
-        try:
-            f = float(text)
-        except ValueError:
-            raise ValueError(f"--set {name}: expected an integer; got {text!r}") from None
-        if not f.is_integer():
-            raise ValueError(f"--set {name}: expected an integer; got {text!r}")
-        return int(f)
+        return parse_number(text, f"--set {name}", integer=True)
     if typ is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"--set {name}: expected a number; got {text!r}") from None
+        return parse_number(text, f"--set {name}")
+    if not text.isprintable() or not text.isascii():
+        raise ValueError(f"--set {name}: expected printable ASCII text; got {text!r}")
     return text
 
 

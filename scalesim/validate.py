@@ -5,6 +5,10 @@ fails before anything is compiled. Checks are skipped for traced values (inside
 ``jit``/``vmap``/``grad`` the caller is responsible); :func:`is_concrete` is the one tracer
 guard. Messages read ``NAME must be > LO; got VALUE`` (one bound) or ``NAME must be in
 [LO, HI); got VALUE`` (two bounds). Values must be finite unless a check says otherwise.
+
+Every count has a finite ceiling (:data:`MAX_COUNT`; resamples :data:`MAX_RESAMPLES`), seeds
+are integers in ``[0, 2**32)`` and tolerances lie in ``(0, MAX_TOLERANCE]``, so no setting can
+ask for an impossible size before the pre-flight estimate sees it, or make a comparison vacuous.
 """
 
 from __future__ import annotations
@@ -20,7 +24,20 @@ __all__ = [
     "check_choice",
     "check_positive_ints",
     "check_unique",
+    "check_int",
+    "check_seed",
+    "check_resamples",
+    "check_tolerance",
+    "MAX_COUNT",
+    "MAX_RESAMPLES",
+    "MAX_TOLERANCE",
+    "SEED_LIMIT",
 ]
+
+MAX_COUNT = 10**9  # ceiling of any count (size, steps, members); larger work is refused by the pre-flight estimate first
+MAX_RESAMPLES = 100_000  # bootstrap resamples: CIs stop changing long before this
+MAX_TOLERANCE = 1.0  # relative tolerances: 100 % would accept any measurement of the right sign
+SEED_LIMIT = 2**32  # PRNG seeds are uint32
 
 
 def is_concrete(*xs) -> bool:
@@ -78,11 +95,36 @@ def check_choice(name: str, value, choices) -> None:
         raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
 
 
-def check_positive_ints(name: str, values) -> None:
-    """Raise ``ValueError`` unless ``values`` is an integer >= 1 or a non-empty sequence of them."""
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def check_positive_ints(name: str, values, hi: int = MAX_COUNT) -> None:
+    """Raise ``ValueError`` unless ``values`` is an integer in ``[1, hi]`` or a non-empty sequence of them."""
     vals = tuple(values) if isinstance(values, (tuple, list)) else (values,)
-    if not vals or any(not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1 for v in vals):
-        raise ValueError(f"{name} must be integer(s) >= 1; got {values!r}")
+    if not vals or any(not _is_int(v) or not 1 <= v <= hi for v in vals):
+        raise ValueError(f"{name} must be integer(s) in [1, {hi}]; got {values!r}")
+
+
+def check_int(name: str, value, lo: int = 1, hi: int = MAX_COUNT) -> None:
+    """Raise ``ValueError`` unless ``value`` is one integer in ``[lo, hi]``."""
+    if not _is_int(value) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {value!r}")
+
+
+def check_seed(name: str, value) -> None:
+    """A PRNG seed: an integer in ``[0, 2**32)``."""
+    check_int(name, value, 0, SEED_LIMIT - 1)
+
+
+def check_resamples(name: str, value, lo: int = 1) -> None:
+    """A number of bootstrap resamples: an integer in ``[lo, MAX_RESAMPLES]``."""
+    check_int(name, value, lo, MAX_RESAMPLES)
+
+
+def check_tolerance(name: str, value, hi: float = MAX_TOLERANCE) -> None:
+    """A stated tolerance: finite, > 0 and <= ``hi`` (an infinite one would make a check vacuous)."""
+    check_range(name, value, 0.0, hi, lo_open=True)
 
 
 def check_unique(name: str, values) -> None:

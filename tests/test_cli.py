@@ -14,7 +14,7 @@ TINY = ["--set", "dims=256", "--set", "steps=300", "--set", "seeds=3", "--set", 
         (["run", "no-such-experiment"], "unknown experiment 'no-such-experiment'"),
         (["run", "sgd-powerlaw", "--set", "nope=1"], "unknown setting 'nope'"),
         (["run", "sgd-powerlaw", "--set", "steps=ten"], "steps: expected an integer"),
-        (["run", "sgd-powerlaw", "--set", "b=-2"], "b must be > 0.0"),
+        (["run", "sgd-powerlaw", "--set", "b=-2"], "b must be in (0.0, 50.0]"),
         (["run", "sgd-powerlaw", "--set", "steps"], "--set expects key=value"),
         (["run", "sgd-powerlaw", "--set", "lr_scale=5"], "lr_scale must be in (0.0, 2.0)"),
         (["run", "sgd-powerlaw", "--set", "a_values=2,2"], "a_values must not repeat values"),
@@ -84,3 +84,29 @@ def test_citation_api():
     assert c.paper_keys("bahri2021explaining") == ("bahri2021explaining",)
     with pytest.raises(ValueError, match="unknown experiment"):
         c.citation("no-such-thing")
+
+
+@pytest.mark.parametrize("exc, code, fragment", [
+    (RuntimeError("boom"), 1, "internal error (RuntimeError: boom); this is a bug in scalesim, please report it"),
+    (KeyError("x"), 1, "internal error (KeyError: 'x')"),
+    (MemoryError(), 2, "out of memory"),
+    (KeyboardInterrupt(), 130, "interrupted; finished sweep points are kept"),
+    (RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate\nmore"), 2, "out of device memory"),
+])
+def test_unexpected_errors_are_one_line(exc, code, fragment, capsys, monkeypatch):
+    """An internal error prints one line asking for a report (exit 1); the traceback only with
+    SCALESIM_DEBUG=1."""
+    import scalesim.cli as cli
+
+    def boom(args):
+        raise exc
+
+    monkeypatch.setattr(cli, "_run", boom)
+    monkeypatch.delenv("SCALESIM_DEBUG", raising=False)
+    assert main(["list"]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("scalesim: error: ") and fragment in err, err
+    if code == 1:
+        monkeypatch.setenv("SCALESIM_DEBUG", "1")
+        with pytest.raises(type(exc)):
+            main(["list"])

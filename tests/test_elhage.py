@@ -80,7 +80,7 @@ def test_summary_with_no_point_away_from_boundaries():
 
     with pytest.raises(ValueError, match="margin"):
         exp.PhaseSettings(margin=-0.1)
-    s = exp.PhaseSettings(n_r=3, n_s=3, seeds=2, margin=1e9)
+    s = exp.PhaseSettings(n_r=3, n_s=3, seeds=2, margin=1e3)
     R, S = exp.phase_grid(s)
     th_phase = np.asarray(th.phase(R, S))
     arrays = {"r": R, "density": S, "loss": np.ones((R.size, 2)), "phase": np.stack([th_phase] * 2, 1),

@@ -21,7 +21,7 @@ from ..models import superposition as sp
 from ..models._geometry import overlap_stats
 from ..optim import LiuAdamW
 from ..rng import root_key
-from ..validate import check_positive_ints, check_range
+from ..validate import check_int, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance
 
 PAPERS = ("liu2025superposition",)
 NAN_CI = (float("nan"), float("nan"))
@@ -30,8 +30,9 @@ _overlap_stats = jax.jit(jax.vmap(overlap_stats))
 
 
 def check_common(s) -> None:
-    """Validate the knobs every superposition experiment has (n, ms, seeds, steps, batch, warm-up, γ)."""
-    check_range("n", s.n, 2, None)
+    """Validate the knobs every superposition experiment has (n, ms, seeds, steps, batch, warm-up, γ,
+    lr, n_boot, seed, tolerances)."""
+    check_int("n", s.n, 2)
     check_positive_ints("ms", s.ms)
     if max(s.ms) > s.n:
         raise ValueError(f"ms must be <= n={s.n}; got max {max(s.ms)}")
@@ -41,8 +42,16 @@ def check_common(s) -> None:
     check_positive_ints("steps", s.steps)
     check_positive_ints("batch", s.batch)
     check_range("warmup_frac", s.warmup_frac, 0.0, 1.0)
+    if not s.gammas:
+        raise ValueError("gammas must be non-empty")
     for g in s.gammas:
         check_range("gammas", g, -1.0, 1.0)
+    check_range("lr", s.lr, 0.0, 10.0, lo_open=True)
+    check_resamples("n_boot", s.n_boot)
+    check_seed("seed", s.seed)
+    for name in ("weak_tol", "strong_exp_tol", "overlap_tol"):
+        if hasattr(s, name):
+            check_tolerance(name, getattr(s, name))
 
 
 def train_point(cfg: sp.Config, hyper: sp.Hyper, *, steps, batch, warmup, seed, member_ids, n_records=24):
@@ -110,6 +119,17 @@ def width_sweep(s) -> list:
         return [WidthPoint(tuple(int(m) for m in s.ms))]
     return [WidthPoint((int(m),)) for m in s.ms]
 
+
+def width_cost(p, s, n_x: int) -> "Cost":
+    """Pre-flight estimate of a width point: per member the [m, n] weights with AdamW state, a
+    batch of n features in and out, and the [batch, m] hidden layer (float32); ``n_x`` alphas or
+    densities per γ and seed."""
+    from ..preflight import ensemble_cost
+
+    m = max(p.ms)
+    members = len(p.ms) * n_x * len(s.gammas) * s.seeds
+    per = 4 * m * s.n + 4 * s.n + 3 * s.batch * s.n + 2 * s.batch * m
+    return ensemble_cost(members, per, 0, members * s.steps * 6 * s.batch * s.n * m)
 
 def run_widths(p: WidthPoint, s, alphas, gammas, density=None, max_active=12):
     """Members = widths × alphas × gammas × seeds (or densities × gammas × seeds) in one program."""

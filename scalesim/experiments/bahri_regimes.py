@@ -32,8 +32,9 @@ from ..rng import root_key, stream
 from ..simulator import run_simulator
 from ..stats import percentile_ci, resample_indices
 from ..theory import random_features as rf
-from ..validate import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["BahriSettings", "BahriPoint", "EXPERIMENT", "REGIMES", "bootstrap_slope", "curves"]
 
@@ -88,7 +89,7 @@ class BahriSettings:
     seed: int = 0
 
     def __post_init__(self):
-        check_range("alpha_k", self.alpha_k, 0.0, None, lo_open=True)
+        check_range("alpha_k", self.alpha_k, 0.0, 50.0, lo_open=True)
         check_positive_ints("n_modes", self.n_modes)
         check_positive_ints("draws", self.draws)
         check_range("draws", self.draws, 2)  # a bootstrap CI needs two draws
@@ -101,8 +102,9 @@ class BahriSettings:
             raise ValueError(f"res_sizes must stay below n_modes={self.n_modes} (ridgeless fits)")
         if min(self.var_sizes) < 4 * self.var_fixed:
             raise ValueError("var_sizes must be >= 4 * var_fixed (variance-limited hierarchy)")
-        check_range("slope_tol", self.slope_tol, 0.0, None)
-        check_positive_ints("n_boot", self.n_boot)
+        check_tolerance("slope_tol", self.slope_tol)
+        check_resamples("n_boot", self.n_boot)
+        check_seed("seed", self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,9 +233,18 @@ def plot(runs, s: BahriSettings, records: list[dict]):
     return fig
 
 
+def cost(p: BahriPoint, s: BahriSettings) -> Cost:
+    """Pre-flight estimate: per draw (float64, 16 draws at a time) features or inputs [n_modes, size]
+    and the size x size Gram matrices of the ladder."""
+    size = max(s.res_sizes if p.regime.startswith("res") else s.var_sizes)
+    per = s.n_modes * size + 2 * size * size + s.n_modes
+    flops = s.draws * (4 * s.n_modes * size * size + sum(2 * n**3 for n in (s.res_sizes + s.var_sizes)))
+    return ensemble_cost(1, 0, per * min(s.draws, 16), flops)
+
+
 EXPERIMENT = Experiment(
     name="bahri-regimes",
     description="Linear RF teacher-student: the four Bahri regimes (variance/resolution-limited in D and N) vs theory.",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(rf,), papers=("bahri2021explaining", "bordelon2020spectrum", "atanasov2024scaling"),
+    theory=(rf,), papers=("bahri2021explaining", "bordelon2020spectrum", "atanasov2024scaling"), cost=cost,
 )

@@ -12,7 +12,9 @@ share into the same store; the run that finds every point present writes the sum
 
 Execution settings change how a sweep runs, never what it computes, so they are not part of
 the experiment's settings or of any point id: ``max_members`` (members per compiled call,
-:func:`scalesim.engine.member_chunking`), given as ``--set max_members=K|auto``.
+:func:`scalesim.engine.member_chunking`), given as ``--set max_members=K|auto``, and
+``preflight`` (``--set preflight=off`` skips the memory and FLOP estimate of
+:mod:`scalesim.preflight` that every point passes before the sweep starts).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from ..config import from_dict, replace_from_strings, stable_id, to_dict
 from ..fit.records import format_table
 from ..prediction import verify_refs
 from ..engine import check_max_members, member_chunking
+from ..memory import free_bytes
+from ..preflight import check_point, check_preflight
 from ..store import (
     DamagedRun,
     Run,
@@ -59,7 +63,7 @@ __all__ = [
     "EXECUTION_SETTINGS",
 ]
 
-EXECUTION_SETTINGS = {"max_members": check_max_members}  # name -> parser; not part of point ids
+EXECUTION_SETTINGS = {"max_members": check_max_members, "preflight": check_preflight}  # name -> parser; not in point ids
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +78,8 @@ class Experiment:
       returned; a plot never summarizes again)
     - ``theory``: the theory modules whose ``exponents`` the records' ``theory_ref`` name
     - ``papers``: citation keys of the papers behind the experiment (:func:`scalesim.citation`)
+    - ``cost(point, settings) -> Cost``: closed-form estimate of a point's memory and FLOPs
+      (:mod:`scalesim.preflight`), checked for every point before anything runs
     """
 
     name: str
@@ -85,6 +91,7 @@ class Experiment:
     plot: Callable[[list, Any, list], Any]
     theory: tuple = ()
     papers: tuple = ()
+    cost: Callable[[Any, Any], Any] | None = None
 
 
 def point_id(point, settings) -> str:
@@ -136,7 +143,8 @@ class Progress:
 
 
 def _point_label(point) -> str:
-    return " ".join(f"{k}={v}" for k, v in to_dict(point).items() if not isinstance(v, (list, dict)))
+    return " ".join(f"{k}={v}" if not isinstance(v, list) else f"{k}={','.join(map(str, v))}"
+                    for k, v in to_dict(point).items() if not isinstance(v, dict))
 
 
 def _load_sweep_runs(out: Path, exp: Experiment, settings) -> tuple[list[Run], int, list[str]]:
@@ -196,6 +204,25 @@ def _split_overrides(overrides: dict | None) -> tuple[dict, dict]:
     return plain, execution
 
 
+def _preflight(exp: Experiment, points: list, settings, execution: dict):
+    """Check every point of this run's share against memory and the FLOP limit before any work.
+
+    Returns the ``max_members`` to run with (``"auto"`` when only chunked ensembles fit)."""
+    max_members = execution.get("max_members")
+    if exp.cost is None or not execution.get("preflight", True) or not points:
+        return max_members
+    available = free_bytes().bytes
+    chosen = max_members
+    for p in points:
+        got = check_point(exp.cost(p, settings), f"{exp.name} point {_point_label(p) or type(p).__name__}",
+                          available, max_members)
+        chosen = got if got == "auto" else chosen
+    if chosen != max_members:
+        sys.stderr.write(f"{exp.name}: an ensemble does not fit in memory at once; training members in chunks "
+                         f"(max_members=auto; results are bit-identical)\n")
+    return chosen
+
+
 def run_experiment(
     exp: Experiment,
     out_dir=None,
@@ -236,16 +263,17 @@ def run_experiment(
     if out_dir is not None and str(out_dir).strip() == "":
         raise ValueError("--out must name a directory; got an empty path")
     out = Path(out_dir) if out_dir is not None else default_out_dir(exp.name, quick)
+    share = worker.share(len(points))
+    max_members = _preflight(exp, [points[i] for i in share], settings, execution)
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
     write_json(
         out / "experiment.json",
         {"name": exp.name, "quick": quick, "settings": to_dict(settings), "scalesim_version": __version__},
     )
-    share = worker.share(len(points))
     label = exp.name if worker.count == 1 else f"{exp.name} [worker {worker}]"
     bar = Progress(len(share), label, enabled=progress)
-    with member_chunking(execution.get("max_members")):
+    with member_chunking(max_members):
         for done, i in enumerate(share):
             p = points[i]
             d = run_dir(out, point_id(p, settings))

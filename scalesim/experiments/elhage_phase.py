@@ -23,8 +23,9 @@ from ..plots import figure
 from ..rng import root_key
 from ..stats import wilson_interval
 from ..theory import elhage as theory
-from ..validate import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range, check_seed
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["EXPERIMENT", "PhaseSettings", "phase_grid", "agreement", "notebook_setup"]
 
@@ -50,16 +51,17 @@ class PhaseSettings:
     def __post_init__(self):
         check_positive_ints("n_r", self.n_r)
         check_positive_ints("n_s", self.n_s)
-        check_range("r_min", self.r_min, 0.0, None, lo_open=True)
-        check_range("r_max", self.r_max, self.r_min, None, lo_open=True)
+        check_range("r_min", self.r_min, 0.0, 1e6, lo_open=True)
+        check_range("r_max", self.r_max, self.r_min, 1e6, lo_open=True)
         check_range("s_min", self.s_min, 0.0, 1.0, lo_open=True)
         check_positive_ints("seeds", self.seeds)
         check_positive_ints("steps", self.steps)
         check_positive_ints("batch", self.batch)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("weight_decay", self.weight_decay, 0.0, None)
-        check_range("margin", self.margin, 0.0, None)
+        check_range("weight_decay", self.weight_decay, 0.0, 10.0)
+        check_range("margin", self.margin, 0.0, 1e3)
         check_range("target", self.target, 0.0, 1.0)
+        check_seed("seed", self.seed)
 
 
 def settings(quick: bool) -> PhaseSettings:
@@ -193,9 +195,16 @@ def plot(runs, s: PhaseSettings, records: list[dict]):
     return fig
 
 
+def cost(p: PhasePoint, s: PhaseSettings) -> Cost:
+    """Pre-flight estimate: every grid point x seed is a member holding a batch of n features."""
+    members = s.n_r * s.n_s * s.seeds
+    return ensemble_cost(members, 4 * p.n * p.m + 4 * s.batch * p.n, s.n_r * s.n_s,
+                         members * s.steps * 24 * s.batch * p.n * p.m)
+
+
 EXPERIMENT = Experiment(
     name="elhage-phase",
     description="Elhage et al. 2022: 2 features in 1 dimension, trained phase vs closed-form argmin phase map.",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(theory,), papers=("elhage2022toy",),
+    theory=(theory,), papers=("elhage2022toy",), cost=cost,
 )

@@ -22,9 +22,10 @@ import numpy as np
 from ..fit.records import comparison
 from ..plots import COLORS, figure
 from ..theory import perceptron as theory
-from ..validate import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range, check_tolerance
 from ._pruning import PAPERS, ThetaPoint, check_thetas, law
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["EXPERIMENT", "FrontierSettings", "settings", "sweep", "run_point", "summarize", "plot"]
 
@@ -44,13 +45,13 @@ class FrontierSettings:
 
     def __post_init__(self):
         check_thetas("thetas_deg", self.thetas_deg)
-        check_range("alpha_min", self.alpha_min, 0.0, None, lo_open=True)
-        check_range("alpha_max", self.alpha_max, self.alpha_min, None, lo_open=True)
-        check_positive_ints("n_alpha", self.n_alpha)
+        check_range("alpha_min", self.alpha_min, 0.0, 1e4, lo_open=True)
+        check_range("alpha_max", self.alpha_max, self.alpha_min, 1e4, lo_open=True)
+        check_positive_ints("n_alpha", self.n_alpha, 10**4)
         check_range("f_min", self.f_min, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_positive_ints("n_f", self.n_f)
+        check_positive_ints("n_f", self.n_f, 10**4)
         check_range("crossover_f", self.crossover_f, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("collapse_tol", self.collapse_tol, 0.0, None, lo_open=True)
+        check_tolerance("collapse_tol", self.collapse_tol)
 
 
 def settings(quick: bool) -> FrontierSettings:
@@ -180,9 +181,15 @@ def plot(runs, s: FrontierSettings, records: list[dict]):
     return fig
 
 
+def cost(p: ThetaPoint, s: FrontierSettings) -> Cost:
+    """Pre-flight estimate: the float64 theory grid alpha x f x mode with its quadrature nodes."""
+    grid = s.n_alpha * s.n_f * 2 + 16
+    return ensemble_cost(1, 0, 64 * 256 * grid, 1000 * 256 * grid)
+
+
 EXPERIMENT = Experiment(
     name="pruning-frontier",
     description="Replica theory of pruning: Pareto frontier eps*(alpha_prune), f*, hard/easy crossover, collapse.",
     settings=settings, sweep=sweep, run_point=run_point,
     summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS)
+    theory=(theory,), papers=PAPERS, cost=cost)

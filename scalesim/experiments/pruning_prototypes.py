@@ -22,9 +22,10 @@ from ..plots import COLORS, figure
 from ..simulator import run_simulator
 from ..stats import mean_ci
 from ..theory import perceptron as theory
-from ..validate import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range, check_seed
 from ._pruning import PAPERS, check_fs, check_seeds, law, nan_record
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["EXPERIMENT", "ProtoSettings", "SepPoint", "settings", "sweep", "run_point", "summarize", "plot"]
 
@@ -43,13 +44,14 @@ class ProtoSettings:
 
     def __post_init__(self):
         check_positive_ints("n", self.n)
-        check_range("alpha_prune", self.alpha_prune, 0.0, None, lo_open=True)
+        check_range("alpha_prune", self.alpha_prune, 0.0, 1e4, lo_open=True)
         check_fs("fs", self.fs)
         for m in self.separations:
-            check_range("separations", m, 0.0, None)
+            check_range("separations", m, 0.0, 1e3)
         check_positive_ints("n_clusters", self.n_clusters)
         check_range("n_clusters", self.n_clusters, 2)
         check_seeds(self.seeds)
+        check_seed("seed", self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,9 +143,19 @@ def plot(runs, s: ProtoSettings, records: list[dict]):
     return fig
 
 
+def cost(p: SepPoint, s: ProtoSettings) -> Cost:
+    """Pre-flight estimate: per problem (float64, all at once) the unpruned sample [alpha n / f, n] and
+    the n x n solves of the max-margin fit on the kept alpha n examples."""
+    kept = int(s.alpha_prune * s.n) + 1
+    total = int(kept / min(s.fs)) + 1
+    members = len(s.fs) * s.seeds
+    per = total * s.n + 4 * s.n * s.n + 2 * total
+    return ensemble_cost(1, 0, per * members, members * (2 * total * s.n + 200 * kept * s.n * s.n))
+
+
 EXPERIMENT = Experiment(
     name="pruning-prototypes",
     description="Label-free k-means prototype pruning on a Gaussian mixture: error vs f and effective theta.",
     settings=settings, sweep=sweep, run_point=run_point,
     summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS)
+    theory=(theory,), papers=PAPERS, cost=cost)

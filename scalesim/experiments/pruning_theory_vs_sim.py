@@ -22,9 +22,10 @@ from ..plots import COLORS, figure
 from ..simulator import run_simulator
 from ..stats import t_quantile, t_within
 from ..theory import perceptron as theory
-from ..validate import check_choice, check_positive_ints, check_range
+from ..validate import check_choice, check_positive_ints, check_range, check_seed
 from ._pruning import PAPERS, ThetaPoint, check_fs, check_seeds, check_thetas, nan_record
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["EXPERIMENT", "SimSettings", "settings", "sweep", "run_point", "summarize", "plot"]
 
@@ -46,13 +47,14 @@ class SimSettings:
 
     def __post_init__(self):
         check_positive_ints("n", self.n)
-        check_range("alpha_prune", self.alpha_prune, 0.0, None, lo_open=True)
+        check_range("alpha_prune", self.alpha_prune, 0.0, 1e4, lo_open=True)
         check_fs("fs", self.fs)
         check_thetas("thetas_deg", self.thetas_deg)
         for m in self.modes:
             check_choice("modes", m, sim.MODES)
         check_seeds(self.seeds)
         check_range("level", self.level, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_seed("seed", self.seed)
 
 
 def settings(quick: bool) -> SimSettings:
@@ -170,9 +172,19 @@ def plot(runs, s: SimSettings, records: list[dict]):
     return fig
 
 
+def cost(p: ThetaPoint, s: SimSettings) -> Cost:
+    """Pre-flight estimate: per problem (float64, all at once) the unpruned sample [alpha n / f, n] and
+    the n x n solves of the max-margin fit on the kept alpha n examples."""
+    kept = int(s.alpha_prune * s.n) + 1
+    total = int(kept / min(s.fs)) + 1
+    members = len(s.fs) * len(s.modes) * s.seeds
+    per = total * s.n + 4 * s.n * s.n + 2 * total
+    return ensemble_cost(1, 0, per * members, members * (2 * total * s.n + 200 * kept * s.n * s.n))
+
+
 EXPERIMENT = Experiment(
     name="pruning-theory-vs-sim",
     description="Pruned max-margin perceptron: finite-N simulation vs replica theory (keep-hard/easy, theta, f).",
     settings=settings, sweep=sweep, run_point=run_point,
     summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS)
+    theory=(theory,), papers=PAPERS, cost=cost)

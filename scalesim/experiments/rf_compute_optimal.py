@@ -49,9 +49,10 @@ from ..plots import COLORS, figure
 from ..rng import root_key, stream
 from ..stats import percentile_ci, resample_indices
 from ..theory import plrf
-from ..validate import check_positive_ints, check_range, check_unique
+from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
 from ._random_features import resample_groups
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["Settings", "Point", "EXPERIMENT", "frontier", "phase_curves"]
 
@@ -81,8 +82,8 @@ class Settings:
                              f"each); got {len(self.alphas)} and {len(self.betas)}")
         check_unique("phases (alphas, betas)", self.phases)
         for alpha, beta in self.phases:
-            check_range("alphas", alpha, 0.5, None, lo_open=True)  # 2 alpha > 1: Ia, II, III
-            check_range("betas", beta, 0.0, None, lo_open=True)
+            check_range("alphas", alpha, 0.5, 50.0, lo_open=True)  # 2 alpha > 1: Ia, II, III
+            check_range("betas", beta, 0.0, 50.0, lo_open=True)
             if 2 * beta == 1 or beta == alpha:
                 raise ValueError(f"betas: (alpha, beta) = {(alpha, beta)} lies on a phase boundary")
         check_positive_ints("dims", self.dims)
@@ -90,21 +91,22 @@ class Settings:
         if len(self.dims) < 3 or list(self.dims) != sorted(self.dims):
             raise ValueError(f"dims must be >= 3 increasing sizes (a parabola needs 3); got {self.dims}")
         check_positive_ints("v_ratio", self.v_ratio)
-        check_range("v_ratio", self.v_ratio, 2)  # v > d
+        check_range("v_ratio", self.v_ratio, 2, 1000)  # v > d
         check_positive_ints("seeds", self.seeds)
         check_range("seeds", self.seeds, 2)  # a bootstrap CI needs two members
         check_positive_ints("batch", self.batch)
         check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
-        check_range("f_max", self.f_max, 0.0, None, lo_open=True)
+        check_range("f_max", self.f_max, 0.0, 1e18, lo_open=True)
         if self.f_max < 100 * max(self.dims) * self.batch:
             raise ValueError(f"f_max must be >= 100 * max(dims) * batch (>= 100 steps for every d); got {self.f_max}")
         check_positive_ints("n_records", self.n_records)
-        check_range("n_records", self.n_records, 8)
+        check_range("n_records", self.n_records, 8, 10**4)
         check_positive_ints("n_compute", self.n_compute)
-        check_range("n_compute", self.n_compute, 8)
+        check_range("n_compute", self.n_compute, 8, 10**4)
         check_positive_ints("t_min", self.t_min)
-        check_range("ratio_tol", self.ratio_tol, 0.0, None)
-        check_positive_ints("n_boot", self.n_boot)
+        check_tolerance("ratio_tol", self.ratio_tol)
+        check_resamples("n_boot", self.n_boot)
+        check_seed("seed", self.seed)
 
     @property
     def phases(self) -> tuple[tuple[float, float], ...]:
@@ -365,9 +367,16 @@ def plot(runs, s: Settings, records: list[dict]):
     return fig
 
 
+def cost(p: Point, s: Settings) -> Cost:
+    """Pre-flight estimate: per member its v x d features and a batch; float64 v x v theory spectra."""
+    v = s.v_ratio * p.d
+    flops = s.seeds * 6 * v * int(s.f_max) + 20 * v**3
+    return ensemble_cost(s.seeds, v * p.d + 2 * s.batch * v + 4 * p.d, 4 * v * v, flops)
+
+
 EXPERIMENT = Experiment(
     name="rf-compute-optimal",
     description="PLRF + one-pass SGD (Paquette et al. 2024): compute-optimal exponents eta, xi vs theory at phases Ia, II, III.",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(plrf,), papers=("paquette2024phases",),
+    theory=(plrf,), papers=("paquette2024phases",), cost=cost,
 )

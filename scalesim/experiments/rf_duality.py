@@ -21,9 +21,10 @@ from ..rng import root_key, stream
 from ..simulator import run_simulator
 from ..stats import percentile_ci
 from ..theory import random_features as rf
-from ..validate import check_positive_ints, check_range
+from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance
 from ._random_features import resample_groups
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["DualitySettings", "DualityPoint", "EXPERIMENT"]
 
@@ -43,9 +44,9 @@ class DualitySettings:
     seed: int = 0
 
     def __post_init__(self):
-        check_range("b", self.b, 0.0, None, lo_open=True)
+        check_range("b", self.b, 0.0, 50.0, lo_open=True)
         for a in self.a_values:
-            check_range("a_values", a, 1.0, None, lo_open=True)
+            check_range("a_values", a, 1.0, 50.0, lo_open=True)
         for n, p in self.pairs:
             check_positive_ints("pairs", (n, p))
             if n == p:
@@ -53,11 +54,12 @@ class DualitySettings:
             if max(n, p) >= self.n_modes:
                 raise ValueError(f"pairs must stay below n_modes={self.n_modes}")
         check_positive_ints("n_modes", self.n_modes)
-        check_range("ridge", self.ridge, 0.0, None, lo_open=True)
+        check_range("ridge", self.ridge, 0.0, 1e6, lo_open=True)
         check_positive_ints("draws", self.draws)
         check_range("draws", self.draws, 2)  # a bootstrap CI needs two draws
-        check_range("ratio_tol", self.ratio_tol, 0.0, None)
-        check_positive_ints("n_boot", self.n_boot)
+        check_tolerance("ratio_tol", self.ratio_tol)
+        check_resamples("n_boot", self.n_boot)
+        check_seed("seed", self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,9 +143,18 @@ def plot(runs, s: DualitySettings, records: list[dict]):
     return fig
 
 
+def cost(p: DualityPoint, s: DualitySettings) -> Cost:
+    """Pre-flight estimate: per draw (float64, all draws at once) features [modes, N], inputs [P, modes],
+    their product and the N x N solve."""
+    m, n, q = s.n_modes, p.n_features, p.n_samples
+    per = m * n + q * m + q * n + n * n + m
+    flops = len(s.a_values) * s.draws * (2 * q * m * n + 2 * n**3 + 2 * q * n * n)
+    return ensemble_cost(1, 0, per * s.draws + m, flops)
+
+
 EXPERIMENT = Experiment(
     name="rf-duality",
     description="Linear RF ridge: L(N,P) vs L(P,N), exact for isotropic teachers, broken for anisotropic ones.",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(rf,), papers=("bahri2021explaining", "maloney2022solvable", "atanasov2024scaling"),
+    theory=(rf,), papers=("bahri2021explaining", "maloney2022solvable", "atanasov2024scaling"), cost=cost,
 )

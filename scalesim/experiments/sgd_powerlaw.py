@@ -22,8 +22,9 @@ from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
 from ..stats import percentile_ci, resample_indices
 from ..theory import linear_sgd as theory
-from ..validate import check_positive_ints, check_range, check_unique
+from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["Settings", "Point", "EXPERIMENT"]
 
@@ -54,19 +55,20 @@ class Settings:
             raise ValueError("a_values must be non-empty")
         check_unique("a_values", self.a_values)
         for a in self.a_values:
-            check_range("a_values", a, 1.0, None, lo_open=True)
-        check_range("b", self.b, 0.0, None, lo_open=True)
+            check_range("a_values", a, 1.0, 50.0, lo_open=True)
+        check_range("b", self.b, 0.0, 50.0, lo_open=True)
         check_positive_ints("seeds", self.seeds)
         check_range("seeds", self.seeds, 2)  # a bootstrap CI needs two members
         check_positive_ints("steps", self.steps)
         check_positive_ints("batch", self.batch)
         check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
-        check_range("sigma", self.sigma, 0.0, None)
+        check_range("sigma", self.sigma, 0.0, 1e6)
         check_positive_ints("fit_min_step", self.fit_min_step)
         check_range("tail_frac", self.tail_frac, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_positive_ints("n_boot", self.n_boot)
-        check_range("exponent_rtol", self.exponent_rtol, 0.0, None)
-        check_range("ratio_tol", self.ratio_tol, 0.0, None)
+        check_resamples("n_boot", self.n_boot)
+        check_tolerance("exponent_rtol", self.exponent_rtol)
+        check_tolerance("ratio_tol", self.ratio_tol)
+        check_seed("seed", self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,6 +220,13 @@ def plot(runs, s: Settings, records: list[dict]):
     return fig
 
 
+def cost(p: Point, s: Settings) -> Cost:
+    """Pre-flight estimate: per member the weights and a batch of d features; the recursion over d modes."""
+    members = len(s.a_values) * s.seeds
+    flops = members * s.steps * 6 * s.batch * p.d + len(s.a_values) * s.steps * 8 * p.d
+    return ensemble_cost(members, 4 * p.d + 2 * s.batch * p.d, 60 * p.d * len(s.a_values), flops)
+
+
 EXPERIMENT = Experiment(
     name="sgd-powerlaw",
     description="Online SGD on power-law linear regression: L ~ t^-(a-1)/b vs the exact SGD recursion.",
@@ -227,5 +236,5 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     plot=plot,
     theory=(theory,),
-    papers=("paquette2024phases", "bordelon2024dynamical"),
+    papers=("paquette2024phases", "bordelon2024dynamical"), cost=cost,
 )

@@ -21,7 +21,7 @@ from ..plots import COLORS, figure
 from ..theory import superposition as theory
 from ..validate import check_range
 from ._superposition import NAN_CI, PAPERS, WidthPoint, check_common, ci_kind, exponent, record_points, run_widths, \
-    table, width_sweep
+    table, width_cost, width_sweep
 from .base import Experiment
 
 __all__ = ["EXPERIMENT", "DensitySettings"]
@@ -51,7 +51,7 @@ class DensitySettings:
         check_common(self)
         for d in self.densities:
             check_range("densities", d, 0.0, 1.0)
-        check_range("alpha", self.alpha, 0.0, None)
+        check_range("alpha", self.alpha, 0.0, 50.0)
         check_range("max_trunc", self.max_trunc, 0.0, 1.0, lo_open=True)
 
 
@@ -149,9 +149,14 @@ def plot(runs, s: DensitySettings, records: list[dict]):
     return fig
 
 
+def cost(p: WidthPoint, s: DensitySettings):
+    """Pre-flight estimate (:func:`._superposition.width_cost`)."""
+    return width_cost(p, s, len(s.densities))
+
+
 EXPERIMENT = Experiment(
     name="superposition-density",
     description="Liu et al. 2025 exp-15: model exponent vs activation density E (α=1), strong and weak.",
     settings=settings, sweep=width_sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS,
+    theory=(theory,), papers=PAPERS, cost=cost,
 )

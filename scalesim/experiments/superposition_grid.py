@@ -22,7 +22,7 @@ from ..stats import mean_ci
 from ..theory import superposition as theory
 from ..validate import check_range
 from ._superposition import (NAN_CI, PAPERS, WidthPoint, check_common, ci_kind, exponent, point_exponent, record_points,
-                             run_widths, table, width_sweep)
+                             run_widths, table, width_cost, width_sweep)
 from .base import Experiment
 
 __all__ = ["EXPERIMENT", "GridSettings", "grid_exponents", "finite_range_exponents", "table"]
@@ -50,8 +50,7 @@ class GridSettings:
     def __post_init__(self):
         check_common(self)
         for a in self.alphas:
-            check_range("alphas", a, 0.0, None)
-        check_range("lr", self.lr, 0.0, None, lo_open=True)
+            check_range("alphas", a, 0.0, 50.0)
 
 
 def settings(quick: bool) -> GridSettings:
@@ -174,9 +173,14 @@ def plot(runs, s: GridSettings, records: list[dict]):
     return fig
 
 
+def cost(p: WidthPoint, s: GridSettings):
+    """Pre-flight estimate (:func:`._superposition.width_cost`)."""
+    return width_cost(p, s, len(s.alphas))
+
+
 EXPERIMENT = Experiment(
     name="superposition-grid",
     description="Liu et al. 2025 exp-10: loss vs width over (γ, α); weak α_m = α−1, strong overlap ≈ 1/m.",
     settings=settings, sweep=width_sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS,
+    theory=(theory,), papers=PAPERS, cost=cost,
 )

@@ -19,8 +19,8 @@ from ..fit.records import comparison, diverged_note
 from ..models import superposition as sp
 from ..plots import COLORS, figure
 from ..theory import superposition as theory
-from ..validate import check_range
-from ._superposition import NAN_CI, PAPERS, check_common, ci_kind, exponent, member_ids, members, train_point
+from ..validate import check_positive_ints, check_range
+from ._superposition import NAN_CI, PAPERS, check_common, ci_kind, exponent, member_ids, members, train_point, width_cost
 from .base import Experiment
 
 __all__ = ["EXPERIMENT", "LargeSettings"]
@@ -49,7 +49,7 @@ class LargeSettings:
         for d in self.distributions:
             if d not in ("power", "exponential", "exponential1", "linear"):
                 raise ValueError(f"distributions must be exp-17 names; got {d!r}")
-        check_range("lr", self.lr, 0.0, None, lo_open=True)
+        check_positive_ints("fit_min_m", self.fit_min_m)
         if sum(m >= self.fit_min_m for m in self.ms) < 2:
             raise ValueError("fit_min_m leaves fewer than 2 widths to fit")
 
@@ -163,9 +163,14 @@ def plot(runs, s: LargeSettings, records: list[dict]):
     return fig
 
 
+def cost(p: DistWidthPoint, s: LargeSettings):
+    """Pre-flight estimate (:func:`._superposition.width_cost`; one α per γ and seed)."""
+    return width_cost(p, s, 1)
+
+
 EXPERIMENT = Experiment(
     name="superposition-large",
     description="Liu et al. 2025 exp-17 (Fig. 1): n=10240 loss vs width, 3 distributions, strong vs weak (GPU-sized).",
     settings=settings, sweep=sweep, run_point=run_point, summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS,
+    theory=(theory,), papers=PAPERS, cost=cost,
 )

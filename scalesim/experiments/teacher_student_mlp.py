@@ -32,8 +32,9 @@ from ..models import teacher_student_mlp as model
 from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
 from ..theory import teacher_student_mlp as theory
-from ..validate import check_positive_ints, check_range, check_unique
+from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
 from .base import Experiment
+from ..preflight import Cost, ensemble_cost
 
 __all__ = ["Settings", "Point", "EXPERIMENT"]
 
@@ -73,10 +74,12 @@ class Settings:
         check_range("ambient", self.ambient, max(self.dims))  # the student sees every d
         for name in ("teacher_width", "width", "depth", "steps", "batch", "n_test", "fit_min_train", "n_boot"):
             check_positive_ints(name, getattr(self, name))
-        check_range("teacher_scale", self.teacher_scale, 0.0, None, lo_open=True)
+        check_range("teacher_scale", self.teacher_scale, 0.0, 1e3, lo_open=True)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True)
-        check_range("fit_train_ratio", self.fit_train_ratio, 0.0, None, lo_open=True)
-        check_range("exponent_rtol", self.exponent_rtol, 0.0, None)
+        check_range("fit_train_ratio", self.fit_train_ratio, 0.0, 1.0, lo_open=True)
+        check_tolerance("exponent_rtol", self.exponent_rtol)
+        check_resamples("n_boot", self.n_boot)
+        check_seed("seed", self.seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,6 +262,16 @@ def plot(runs, s: Settings, records: list[dict]):
     return fig
 
 
+def cost(p: Point, s: Settings) -> Cost:
+    """Pre-flight estimate: per member the MLP with Adam state, its training set and test set, and
+    a batch of activations."""
+    params = s.ambient * s.width + (s.depth - 1) * s.width**2 + 2 * s.width + s.teacher_width * (s.ambient + 1)
+    data = (max(s.train_sizes) + s.n_test) * (s.ambient + 1)
+    members = len(s.train_sizes) * s.seeds
+    flops = members * (s.steps * 6 * s.batch * params + 12 * 2 * s.n_test * params)
+    return ensemble_cost(members, 4 * params + data + 4 * s.batch * s.width * s.depth, 0, flops)
+
+
 EXPERIMENT = Experiment(
     name="teacher-student-mlp",
     description="ReLU student of a smooth random MLP teacher on a d-dim manifold: alpha_D vs 4/d (Bahri et al. 2021).",
@@ -268,5 +281,5 @@ EXPERIMENT = Experiment(
     summarize=summarize,
     plot=plot,
     theory=(theory,),
-    papers=("bahri2021explaining",),
+    papers=("bahri2021explaining",), cost=cost,
 )
