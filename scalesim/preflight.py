@@ -36,19 +36,23 @@ class Cost:
 
     Attributes:
       fixed_bytes: memory that does not scale with the number of members (bytes).
-      member_bytes: memory per ensemble member (bytes); chunking bounds how many are live.
+      member_bytes: memory per ensemble member while it trains (bytes); chunking bounds how
+        many are live.
       members: ensemble members trained together.
       flops: floating-point operations of the whole point.
+      kept_bytes: results kept per member until the point is saved (recorded metrics, final
+        parameters); chunking does not reduce them.
     """
 
     fixed_bytes: int
     member_bytes: int
     members: int
     flops: int
+    kept_bytes: int = 0
 
 
-def ensemble_cost(members: int, member_values: int, fixed_values: int = 0, flops: int = 0, *, itemsize: int = 4,
-                  fixed_itemsize: int = 8) -> Cost:
+def ensemble_cost(members: int, member_values: int, fixed_values: int = 0, flops: int = 0, kept_values: int = 0, *,
+                  itemsize: int = 4, fixed_itemsize: int = 8) -> Cost:
     """A :class:`Cost` from counts of values.
 
     Args:
@@ -56,18 +60,20 @@ def ensemble_cost(members: int, member_values: int, fixed_values: int = 0, flops
       member_values: live values per member (parameters, optimizer state, batch, activations).
       fixed_values: values shared by all members (theory grids, spectra; float64 by default).
       flops: total floating-point operations.
+      kept_values: result values kept per member (recorded metrics, final parameters).
       itemsize: bytes per member value (float32: 4). fixed_itemsize: bytes per fixed value.
 
     Returns:
       The :class:`Cost` (exact Python integers).
     """
-    return Cost(int(fixed_values) * fixed_itemsize, int(member_values) * itemsize, int(members), int(flops))
+    return Cost(int(fixed_values) * fixed_itemsize, int(member_values) * itemsize, int(members), int(flops),
+                int(kept_values) * itemsize)
 
 
 def needed_bytes(cost: Cost, max_members=None) -> int:
     """Peak bytes with ``max_members`` members live (``None``: all; ``"auto"``: the engine's floor)."""
     live = cost.members if max_members is None else min(cost.members, CHUNK_FLOOR if max_members == "auto" else max_members)
-    return cost.fixed_bytes + cost.member_bytes * live
+    return cost.fixed_bytes + cost.member_bytes * live + cost.kept_bytes * cost.members
 
 
 def flop_limit(platform: str | None = None, cores: int | None = None) -> float:

@@ -6,7 +6,8 @@ fails before anything is compiled. Checks are skipped for traced values (inside
 guard. Messages read ``NAME must be > LO; got VALUE`` (one bound) or ``NAME must be in
 [LO, HI); got VALUE`` (two bounds). Values must be finite unless a check says otherwise.
 
-Every count has a finite ceiling (:data:`MAX_COUNT`; resamples :data:`MAX_RESAMPLES`), seeds
+Every count has a finite ceiling (:data:`MAX_COUNT`; steps :data:`MAX_STEPS`; resamples
+:data:`MAX_RESAMPLES`), seeds
 are integers in ``[0, 2**32)`` and tolerances lie in ``(0, MAX_TOLERANCE]``, so no setting can
 ask for an impossible size before the pre-flight estimate sees it, or make a comparison vacuous.
 """
@@ -29,12 +30,14 @@ __all__ = [
     "check_resamples",
     "check_tolerance",
     "MAX_COUNT",
+    "MAX_STEPS",
     "MAX_RESAMPLES",
     "MAX_TOLERANCE",
     "SEED_LIMIT",
 ]
 
 MAX_COUNT = 10**9  # ceiling of any count (size, steps, members); larger work is refused by the pre-flight estimate first
+MAX_STEPS = 10**8  # optimiser steps of one run (papers use 1e4 - 1e7)
 MAX_RESAMPLES = 100_000  # bootstrap resamples: CIs stop changing long before this
 MAX_TOLERANCE = 1.0  # relative tolerances: 100 % would accept any measurement of the right sign
 SEED_LIMIT = 2**32  # PRNG seeds are uint32

@@ -66,7 +66,7 @@ def test_only_chunked_ensemble_fits_runs_chunked(monkeypatch, capsys):
 @pytest.mark.parametrize("sets,match", [
     (["batch=1e9"], r"needs ~[0-9.]+ [PTE]iB of memory even one member at a time; this machine has"),
     (["n=1e9", "ms=10,20"], r"of memory"),
-    (["steps=1e9", "batch=1000", "n=1000", "ms=100,200"], r"FLOP, more than this machine could do in 30 days"),
+    (["steps=1e8", "batch=10000", "n=1000", "ms=100,200"], r"FLOP, more than this machine could do in 30 days"),
 ])
 def test_cli_refuses_before_writing(tmp_path, sets, match, compile_cache_env):
     out = tmp_path / "store"

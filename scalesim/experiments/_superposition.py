@@ -21,7 +21,7 @@ from ..models import superposition as sp
 from ..models._geometry import overlap_stats
 from ..optim import LiuAdamW
 from ..rng import root_key
-from ..validate import check_int, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance
+from ..validate import MAX_STEPS, check_int, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance
 
 PAPERS = ("liu2025superposition",)
 NAN_CI = (float("nan"), float("nan"))
@@ -39,7 +39,7 @@ def check_common(s) -> None:
     if len(s.ms) < 2:
         raise ValueError("ms needs >= 2 widths for an exponent fit")
     check_positive_ints("seeds", s.seeds)
-    check_positive_ints("steps", s.steps)
+    check_positive_ints("steps", s.steps, MAX_STEPS)
     check_positive_ints("batch", s.batch)
     check_range("warmup_frac", s.warmup_frac, 0.0, 1.0)
     if not s.gammas:
@@ -129,7 +129,7 @@ def width_cost(p, s, n_x: int) -> "Cost":
     m = max(p.ms)
     members = len(p.ms) * n_x * len(s.gammas) * s.seeds
     per = 4 * m * s.n + 4 * s.n + 3 * s.batch * s.n + 2 * s.batch * m
-    return ensemble_cost(members, per, 0, members * s.steps * 6 * s.batch * s.n * m)
+    return ensemble_cost(members, per, 0, members * s.steps * 6 * s.batch * s.n * m, 100 + m * s.n + 2 * s.n)
 
 def run_widths(p: WidthPoint, s, alphas, gammas, density=None, max_active=12):
     """Members = widths × alphas × gammas × seeds (or densities × gammas × seeds) in one program."""

@@ -338,8 +338,7 @@ def load_results(exp: Experiment, results=None, *, quick: bool = True, run_missi
         if not (run_missing and quick):
             raise FileNotFoundError(f"{out}: no finished run; run `scalesim run {exp.name}{' --quick' if quick else ''} --out {out}`")
         run_experiment(exp, out, quick=True, progress=False, stream=None)
-    stored = read_json(meta)
-    settings = from_dict(type(exp.settings(bool(stored.get("quick", quick)))), stored["settings"])
+    _, settings, _ = _open_store(out, {exp.name: exp})
     runs, missing, damaged = _load_sweep_runs(out, exp, settings)
     if missing:
         raise FileNotFoundError(f"{out}: {missing} sweep point(s) not finished; resume with `scalesim run {exp.name}`")
@@ -354,12 +353,23 @@ def _open_store(out_dir, registry: dict):
     meta_path = out / "experiment.json"
     if not meta_path.is_file():
         raise ValueError(f"{out} is not a scalesim run directory (no experiment.json)")
-    meta = read_json(meta_path)
-    if not isinstance(meta, dict) or meta.get("name") not in registry:
-        raise ValueError(f"{out}: unknown experiment {meta.get('name') if isinstance(meta, dict) else meta!r}")
+    try:
+        meta = read_json(meta_path)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{meta_path} is not valid JSON ({e}); the store is damaged") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or meta["name"] not in registry:
+        name = meta.get("name") if isinstance(meta, dict) else meta
+        raise ValueError(f"{meta_path}: unknown experiment {str(name)[:80]!r}")
     exp = registry[meta["name"]]
-    quick = bool(meta.get("quick", True))
-    return exp, from_dict(type(exp.settings(quick)), meta["settings"]), quick
+    quick, stored = meta.get("quick", True), meta.get("settings")
+    if not isinstance(quick, bool) or not isinstance(stored, dict):
+        raise ValueError(f"{meta_path} is malformed (needs 'quick': true/false and a 'settings' object); the store "
+                         f"is damaged")
+    try:
+        settings = from_dict(type(exp.settings(quick)), stored)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{meta_path}: invalid settings ({' '.join(str(e).split())}); the store is damaged") from None
+    return exp, settings, quick
 
 
 def report(out_dir, registry: dict, stream=None) -> list[dict]:

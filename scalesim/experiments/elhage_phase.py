@@ -23,7 +23,7 @@ from ..plots import figure
 from ..rng import root_key
 from ..stats import wilson_interval
 from ..theory import elhage as theory
-from ..validate import check_positive_ints, check_range, check_seed
+from ..validate import MAX_STEPS, check_positive_ints, check_range, check_seed
 from .base import Experiment
 from ..preflight import Cost, ensemble_cost
 
@@ -55,7 +55,7 @@ class PhaseSettings:
         check_range("r_max", self.r_max, self.r_min, 1e6, lo_open=True)
         check_range("s_min", self.s_min, 0.0, 1.0, lo_open=True)
         check_positive_ints("seeds", self.seeds)
-        check_positive_ints("steps", self.steps)
+        check_positive_ints("steps", self.steps, MAX_STEPS)
         check_positive_ints("batch", self.batch)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True, hi_open=True)
         check_range("weight_decay", self.weight_decay, 0.0, 10.0)
@@ -199,7 +199,7 @@ def cost(p: PhasePoint, s: PhaseSettings) -> Cost:
     """Pre-flight estimate: every grid point x seed is a member holding a batch of n features."""
     members = s.n_r * s.n_s * s.seeds
     return ensemble_cost(members, 4 * p.n * p.m + 4 * s.batch * p.n, s.n_r * s.n_s,
-                         members * s.steps * 24 * s.batch * p.n * p.m)
+                         members * s.steps * 24 * s.batch * p.n * p.m, 8 + 3 * p.n * p.m)
 
 
 EXPERIMENT = Experiment(

@@ -49,7 +49,7 @@ class ProtoSettings:
         for m in self.separations:
             check_range("separations", m, 0.0, 1e3)
         check_positive_ints("n_clusters", self.n_clusters)
-        check_range("n_clusters", self.n_clusters, 2)
+        check_range("n_clusters", self.n_clusters, 2, min(1000, self.alpha_prune * self.n))
         check_seeds(self.seeds)
         check_seed("seed", self.seed)
 

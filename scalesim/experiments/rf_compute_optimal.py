@@ -49,7 +49,7 @@ from ..plots import COLORS, figure
 from ..rng import root_key, stream
 from ..stats import percentile_ci, resample_indices
 from ..theory import plrf
-from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
+from ..validate import MAX_STEPS, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
 from ._random_features import resample_groups
 from .base import Experiment
 from ..preflight import Cost, ensemble_cost
@@ -104,6 +104,12 @@ class Settings:
         check_positive_ints("n_compute", self.n_compute)
         check_range("n_compute", self.n_compute, 8, 10**4)
         check_positive_ints("t_min", self.t_min)
+        if self.t_min >= self.f_max / (max(self.dims) * self.batch):
+            raise ValueError(f"t_min must be < the step count at the largest d, f_max / (max(dims) * batch) = "
+                             f"{self.f_max / (max(self.dims) * self.batch):g}; got {self.t_min}")
+        if self.f_max / (min(self.dims) * self.batch) > MAX_STEPS:
+            raise ValueError(f"f_max must give <= {MAX_STEPS} steps at the smallest d (f_max <= {MAX_STEPS} * "
+                             f"min(dims) * batch); got {self.f_max:g}")
         check_tolerance("ratio_tol", self.ratio_tol)
         check_resamples("n_boot", self.n_boot)
         check_seed("seed", self.seed)
@@ -371,7 +377,7 @@ def cost(p: Point, s: Settings) -> Cost:
     """Pre-flight estimate: per member its v x d features and a batch; float64 v x v theory spectra."""
     v = s.v_ratio * p.d
     flops = s.seeds * 6 * v * int(s.f_max) + 20 * v**3
-    return ensemble_cost(s.seeds, v * p.d + 2 * s.batch * v + 4 * p.d, 4 * v * v, flops)
+    return ensemble_cost(s.seeds, v * p.d + 2 * s.batch * v + 4 * p.d, 4 * v * v, flops, 3 * s.n_records + p.d)
 
 
 EXPERIMENT = Experiment(

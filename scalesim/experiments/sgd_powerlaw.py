@@ -22,7 +22,7 @@ from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
 from ..stats import percentile_ci, resample_indices
 from ..theory import linear_sgd as theory
-from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
+from ..validate import MAX_STEPS, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
 from .base import Experiment
 from ..preflight import Cost, ensemble_cost
 
@@ -59,11 +59,13 @@ class Settings:
         check_range("b", self.b, 0.0, 50.0, lo_open=True)
         check_positive_ints("seeds", self.seeds)
         check_range("seeds", self.seeds, 2)  # a bootstrap CI needs two members
-        check_positive_ints("steps", self.steps)
+        check_positive_ints("steps", self.steps, MAX_STEPS)
         check_positive_ints("batch", self.batch)
         check_range("lr_scale", self.lr_scale, 0.0, 2.0, lo_open=True, hi_open=True)
         check_range("sigma", self.sigma, 0.0, 1e6)
         check_positive_ints("fit_min_step", self.fit_min_step)
+        if self.fit_min_step >= self.steps:
+            raise ValueError(f"fit_min_step must be < steps={self.steps}; got {self.fit_min_step}")
         check_range("tail_frac", self.tail_frac, 0.0, 1.0, lo_open=True, hi_open=True)
         check_resamples("n_boot", self.n_boot)
         check_tolerance("exponent_rtol", self.exponent_rtol)
@@ -224,7 +226,7 @@ def cost(p: Point, s: Settings) -> Cost:
     """Pre-flight estimate: per member the weights and a batch of d features; the recursion over d modes."""
     members = len(s.a_values) * s.seeds
     flops = members * s.steps * 6 * s.batch * p.d + len(s.a_values) * s.steps * 8 * p.d
-    return ensemble_cost(members, 4 * p.d + 2 * s.batch * p.d, 60 * p.d * len(s.a_values), flops)
+    return ensemble_cost(members, 4 * p.d + 2 * s.batch * p.d, 60 * p.d * len(s.a_values), flops, 160 + p.d)
 
 
 EXPERIMENT = Experiment(

@@ -32,7 +32,7 @@ from ..models import teacher_student_mlp as model
 from ..plots import COLORS, figure, records_errorbar
 from ..rng import root_key
 from ..theory import teacher_student_mlp as theory
-from ..validate import check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
+from ..validate import MAX_STEPS, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance, check_unique
 from .base import Experiment
 from ..preflight import Cost, ensemble_cost
 
@@ -77,6 +77,9 @@ class Settings:
         check_range("teacher_scale", self.teacher_scale, 0.0, 1e3, lo_open=True)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True)
         check_range("fit_train_ratio", self.fit_train_ratio, 0.0, 1.0, lo_open=True)
+        check_positive_ints("steps", self.steps, MAX_STEPS)
+        if sum(t >= self.fit_min_train for t in self.train_sizes) < 3:
+            raise ValueError(f"fit_min_train must leave >= 3 train_sizes in the fit window; got {self.fit_min_train}")
         check_tolerance("exponent_rtol", self.exponent_rtol)
         check_resamples("n_boot", self.n_boot)
         check_seed("seed", self.seed)
@@ -269,7 +272,7 @@ def cost(p: Point, s: Settings) -> Cost:
     data = (max(s.train_sizes) + s.n_test) * (s.ambient + 1)
     members = len(s.train_sizes) * s.seeds
     flops = members * (s.steps * 6 * s.batch * params + 12 * 2 * s.n_test * params)
-    return ensemble_cost(members, 4 * params + data + 4 * s.batch * s.width * s.depth, 0, flops)
+    return ensemble_cost(members, 4 * params + data + 4 * s.batch * s.width * s.depth, 0, flops, 36 + params)
 
 
 EXPERIMENT = Experiment(
