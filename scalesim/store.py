@@ -34,6 +34,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -317,11 +318,21 @@ def _read_run(path: Path) -> Run:
 
 
 def load_runs(out_dir) -> list[Run]:
-    """All finished points under ``OUT/runs``, in the order of their ``config['index']`` (if any)."""
+    """All finished points under ``OUT/runs``, in the order of their ``config['index']`` (if any).
+
+    Directories whose names are not point ids (12 hex digits) are not runs: they are skipped
+    with a warning. A point directory that fails verification raises :class:`DamagedRun`."""
     root = Path(out_dir) / "runs"
     if not root.is_dir():
         return []
-    runs = [load_run(p) for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.is_dir()]
+    dirs = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.is_dir()]
+    stray = [p.name for p in dirs if not re.fullmatch(r"[0-9a-f]{12}", p.name)]
+    if stray:
+        import warnings
+
+        warnings.warn(f"{root}: skipping {len(stray)} director{'y' if len(stray) == 1 else 'ies'} that are not sweep "
+                      f"points: {', '.join(stray[:5])}{' ...' if len(stray) > 5 else ''}", RuntimeWarning, stacklevel=2)
+    runs = [load_run(p) for p in dirs if p.name not in stray]
     return sorted(runs, key=lambda r: (r.config.get("_index", 0), str(r.path)))
 
 

@@ -124,3 +124,35 @@ def test_points_without_manifest_still_load(tmp_path):
     (d / "config.json").write_text(json.dumps(c))
     assert store.point_state(d) == ("unverified", None)
     assert store.load_run(d).metrics == {"m": 1}
+
+
+def test_read_only_store_can_be_reported(reference, tmp_path, capsys, monkeypatch):
+    """`report` of a store it cannot write still prints the table (one note on stderr), exit 0."""
+    import shutil
+
+    from scalesim.experiments import base
+
+    ro = tmp_path / "ro"
+    shutil.copytree(reference, ro)
+    before = (ro / "summary.json").read_bytes()
+
+    def refuse(path, obj):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(base, "write_json", refuse)
+    capsys.readouterr()
+    assert main(["report", str(ro)]) == 0
+    out, err = capsys.readouterr()
+    assert "measured vs theory" in out and "is read-only" in err and err.count("\n") == 1
+    assert (ro / "summary.json").read_bytes() == before
+
+
+def test_stray_directory_is_skipped_not_a_crash(reference, tmp_path):
+    import shutil
+
+    st = tmp_path / "st"
+    shutil.copytree(reference, st)
+    (st / "runs" / "notes").mkdir()
+    with pytest.warns(RuntimeWarning, match="not sweep points: notes"):
+        runs = store.load_runs(st)
+    assert len(runs) == len(_points(reference))

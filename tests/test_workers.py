@@ -91,6 +91,19 @@ def test_concurrent_workers_match_one_process(tmp_path, compile_cache_env):
             np.testing.assert_array_equal(a[pid][k], b[pid][k], err_msg=f"{pid}/{k}")
     assert store.read_json(ref / "summary.json") == store.read_json(shared / "summary.json")
     assert not [p for p in (shared / "runs").iterdir() if p.name.startswith(".")]
+    # two identical commands started together on one --out: both exit 0 with the reference results
+    twin = tmp_path / "twin"
+    procs = [subprocess.Popen(_cli(twin), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    _wait_all(procs)
+    assert [p.returncode for p in procs] == [0, 0], [p.stderr.read() for p in procs]
+    assert store.read_json(twin / "summary.json") == store.read_json(ref / "summary.json")
+    c = {r.path.name: r.arrays for r in store.load_runs(twin)}
+    assert sorted(c) == sorted(a)
+    for pid in a:
+        for k in a[pid]:
+            np.testing.assert_array_equal(a[pid][k], c[pid][k], err_msg=f"twin {pid}/{k}")
+    assert not [p for p in twin.rglob(".*")]  # no temp file or partial directory left behind
 
 
 def test_clean_partial_keeps_live_writers(tmp_path):

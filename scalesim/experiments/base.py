@@ -180,13 +180,26 @@ def _save_figure(fig, out: Path) -> None:
     plt.close(fig)
 
 
-def _finish(exp: Experiment, out: Path, settings, runs: list[Run], stream) -> list[dict]:
+def _finish(exp: Experiment, out: Path, settings, runs: list[Run], stream, read_only_ok: bool = False) -> list[dict]:
+    """Summarise, check theory refs, write ``summary.json`` and the figure, print the table.
+
+    With ``read_only_ok`` (``report``), a store that cannot be written (read-only) still prints
+    its table; the files already there are left as they are."""
     records = exp.summarize(runs, settings)
     check_theory_refs(exp, records)
-    write_json(out / "summary.json", records)
-    fig = exp.plot(runs, settings, records)
-    if fig is not None:
-        _save_figure(fig, out)
+    try:
+        write_json(out / "summary.json", records)
+        fig = exp.plot(runs, settings, records)
+        if fig is not None:
+            _save_figure(fig, out)
+    except PermissionError as e:
+        if not read_only_ok:
+            raise
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        sys.stderr.write(f"{exp.name}: {out} is read-only ({e.strerror}); summary.json and the figure were not "
+                         f"rewritten\n")
     if stream is not None:
         stream.write(f"\n{exp.name}: measured vs theory ({out / 'summary.json'})\n")
         stream.write(format_table(records) + "\n")
@@ -384,7 +397,7 @@ def report(out_dir, registry: dict, stream=None) -> list[dict]:
             f"{out}: {missing} sweep point(s) not finished (`scalesim status {out}` lists them); resume with "
             f"`scalesim run {exp.name}{' --quick' if quick else ''} --out {out}`"
         )
-    return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream)
+    return _finish(exp, out, settings, runs, sys.stdout if stream is None else stream, read_only_ok=True)
 
 
 @dataclasses.dataclass(frozen=True)
