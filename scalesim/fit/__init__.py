@@ -5,7 +5,7 @@ fit_approach3, fit_vpnls, fit_approach2, bootstrap_fit``); the submodules hold t
 
 Power laws and records (:mod:`~scalesim.fit.powerlaw`, :mod:`~scalesim.fit.records`):
   ``fit_power_law``, ``fit_power_law_offset``, ``bootstrap_exponent``, ``local_exponent``,
-  ``PowerLawFit``, ``OffsetFit``, ``Bootstrap``; ``comparison``, ``format_table``.
+  ``PowerLawFit``, ``OffsetFit``, ``Bootstrap``; ``comparison``, ``format_table``, ``diverged_note``.
 
 Chinchilla law L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022):
   :mod:`~scalesim.fit.chinchilla` (Approach 3): ``fit_approach3``, ``ChinchillaFit``,
@@ -89,7 +89,7 @@ from scalesim.fit.powerlaw import (
     fit_power_law_offset,
     local_exponent,
 )
-from scalesim.fit.records import comparison, format_table
+from scalesim.fit.records import comparison, diverged_note, format_table
 from scalesim.fit.synthetic import ASYMMETRIC_SURFACE, isoflop_design
 from scalesim.fit.tabular import read_csv_columns, read_ndl, read_run_dir
 from scalesim.fit.vpnls import fit_vpnls, inner_solve, nnls3, profile_rss
@@ -97,7 +97,7 @@ from scalesim.fit.vpnls import fit_vpnls, inner_solve, nnls3, profile_rss
 __all__ = [
     # power laws and records
     "fit_power_law", "fit_power_law_offset", "bootstrap_exponent", "local_exponent",
-    "PowerLawFit", "OffsetFit", "Bootstrap", "comparison", "format_table",
+    "PowerLawFit", "OffsetFit", "Bootstrap", "comparison", "format_table", "diverged_note",
     # Chinchilla estimators
     "fit_approach3", "ChinchillaFit", "chinchilla_loss", "log_loss_lse", "approach3_objective",
     "hoffmann_grid", "check_data", "params_from_theta", "theta_from_params", "PARAM_NAMES",
