@@ -11,11 +11,11 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
-import re
 import types
 import typing
 from typing import Any
+
+from .validate import parse_number
 
 __all__ = [
     "stable_id",
@@ -24,7 +24,6 @@ __all__ = [
     "to_dict",
     "from_dict",
     "replace_from_strings",
-    "parse_number",
 ]
 
 
@@ -78,40 +77,6 @@ def sweep(base, **axes) -> list:
         if n not in {f.name for f in dataclasses.fields(base)}:
             raise ValueError(f"unknown sweep axis {n!r} for {type(base).__name__}")
     return [dataclasses.replace(base, **dict(zip(names, vals))) for vals in itertools.product(*axes.values())]
-
-
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-
-
-def parse_number(text: str, name: str, *, integer: bool = False):
-    """Parse ``text`` strictly as a finite decimal number (an integer when ``integer``).
-
-    Only ASCII digits, one sign, one point and one exponent are accepted: ``inf``, ``nan``,
-    values that overflow to infinity (``1e400``), Unicode digits and ``_`` separators are
-    refused with a ``ValueError`` naming ``name``. Integers may be written ``1e6`` when exact.
-
-    Args:
-      text: the value as typed.
-      name: the setting or option named in the message.
-      integer: require an integer.
-
-    Returns:
-      ``int`` or ``float``.
-    """
-    t = text.strip()
-    kind = "an integer" if integer else "a finite number"
-    if not _NUMBER.fullmatch(t):
-        raise ValueError(f"{name}: expected {kind}; got {text!r}")
-    if integer and re.fullmatch(r"[+-]?[0-9]+", t):
-        return int(t)
-    value = float(t)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: expected {kind}; got {text!r} (overflows a float)")
-    if integer:
-        if not value.is_integer() or abs(value) > 2**53:
-            raise ValueError(f"{name}: expected {kind}; got {text!r}")
-        return int(value)
-    return value
 
 
 def _parse(text: str, typ, name: str):

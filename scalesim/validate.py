@@ -14,6 +14,9 @@ ask for an impossible size before the pre-flight estimate sees it, or make a com
 
 from __future__ import annotations
 
+import math
+import re
+
 import jax
 import numpy as np
 
@@ -34,6 +37,8 @@ __all__ = [
     "MAX_RESAMPLES",
     "MAX_TOLERANCE",
     "SEED_LIMIT",
+    "DECIMAL",
+    "parse_number",
 ]
 
 MAX_COUNT = 10**9  # ceiling of any count (size, steps, members); larger work is refused by the pre-flight estimate first
@@ -137,3 +142,36 @@ def check_unique(name: str, values) -> None:
         raise ValueError(f"{name} must not repeat values; got {values!r}")
 
 
+DECIMAL = re.compile(  # plain ASCII decimal notation, the only number syntax accepted from text
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(text: str, name: str, *, integer: bool = False):
+    """Parse ``text`` strictly as a finite decimal number (an integer when ``integer``).
+
+    Only ASCII digits, one sign, one point and one exponent are accepted: ``inf``, ``nan``,
+    values that overflow to infinity (``1e400``), Unicode digits and ``_`` separators are
+    refused with a ``ValueError`` naming ``name``. Integers may be written ``1e6`` when exact.
+
+    Args:
+      text: the value as typed.
+      name: the setting or option named in the message.
+      integer: require an integer.
+
+    Returns:
+      ``int`` or ``float``.
+    """
+    t = text.strip()
+    kind = "an integer" if integer else "a finite number"
+    if not DECIMAL.fullmatch(t):
+        raise ValueError(f"{name}: expected {kind}; got {text!r}")
+    if integer and re.fullmatch(r"[+-]?[0-9]+", t):
+        return int(t)
+    value = float(t)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected {kind}; got {text!r} (overflows a float)")
+    if integer:
+        if not value.is_integer() or abs(value) > 2**53:
+            raise ValueError(f"{name}: expected {kind}; got {text!r}")
+        return int(value)
+    return value

@@ -9,7 +9,8 @@ import typing
 
 import pytest
 
-from scalesim.config import parse_number, replace_from_strings
+from scalesim.config import replace_from_strings
+from scalesim.validate import parse_number
 from scalesim.experiments import REGISTRY
 
 ABSURD_NUMBERS = ["inf", "-inf", "nan", "1e400", "1e300", "-1e300", "１２", "1_000", "0x10", "1e", "", "--1"]

@@ -43,14 +43,14 @@ import numpy as np
 
 from scalesim.fit.tabular import _strict_float
 from scalesim.store import jsonable
+from scalesim.validate import MAX_RESAMPLES, SEED_LIMIT
 
 __all__ = ["add_fit_parser", "run_fit", "fit_file", "main"]
 
 METHODS = ("approach3", "vpnls", "approach2")
 LAWS = ("chinchilla",)
-MAX_N_BOOT = 100_000              # bootstrap resamples
+MAX_N_BOOT = MAX_RESAMPLES        # bootstrap resamples
 MAX_BOOT_CELLS = 25_000_000       # n_boot x points: the [n_boot, points] float64 weights
-SEED_LIMIT = 2**32                # seeds are uint32
 MIN_POINTS = 6                    # 5 parameters + one residual degree of freedom
 MIN_DISTINCT = 3                  # distinct N (and D) values: A, alpha (B, beta) identified
 _INT = re.compile(r"[+-]?[0-9]+")

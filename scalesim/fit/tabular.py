@@ -31,11 +31,12 @@ import io
 import json
 import math
 import os
-import re
 import stat
 from pathlib import Path
 
 import numpy as np
+
+from scalesim.validate import DECIMAL as _NUMBER
 
 __all__ = ["read_ndl", "read_csv_columns", "read_run_dir"]
 
@@ -43,7 +44,6 @@ MAX_CSV_BYTES = 64 * 2**20  # a CSV (or run-dir JSON) file larger than this is r
 MAX_LINE_BYTES = 2**20      # longest line of a CSV file
 MAX_ROWS = 100_000          # data rows (or run directories) per table
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
                "-infinity"}
 
