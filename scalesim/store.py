@@ -34,7 +34,6 @@ import io
 import json
 import math
 import os
-import re
 import shutil
 import socket
 import tempfile
@@ -317,16 +316,20 @@ def _read_run(path: Path) -> Run:
     return Run(read_json(path / "config.json"), read_json(path / "metrics.json"), arrays, path)
 
 
+_RUN_FILES = ("config.json", "metrics.json", "arrays.npz", MANIFEST)
+
+
 def load_runs(out_dir) -> list[Run]:
     """All finished points under ``OUT/runs``, in the order of their ``config['index']`` (if any).
 
-    Directories whose names are not point ids (12 hex digits) are not runs: they are skipped
-    with a warning. A point directory that fails verification raises :class:`DamagedRun`."""
+    Directories holding none of a run's files (``config.json``, ``metrics.json``,
+    ``arrays.npz``, ``manifest.json``) are not runs: they are skipped with a warning. A run
+    directory that fails verification raises :class:`DamagedRun`."""
     root = Path(out_dir) / "runs"
     if not root.is_dir():
         return []
     dirs = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.is_dir()]
-    stray = [p.name for p in dirs if not re.fullmatch(r"[0-9a-f]{12}", p.name)]
+    stray = [p.name for p in dirs if not any((p / f).exists() for f in _RUN_FILES)]
     if stray:
         import warnings
 
