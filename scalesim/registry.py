@@ -50,6 +50,7 @@ from .theory import elhage as _t_elhage
 from .theory import linear_sgd as _t_linear_sgd
 from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
+from .theory import pruning_frontier as _t_pruning_frontier
 from .theory import random_features as _t_rf
 from .theory import superposition as _t_sp
 from .theory import teacher_student_mlp as _t_tsm
@@ -101,7 +102,7 @@ FAMILIES: dict[str, Family] = {
             name="data-pruning",
             description="Pruned max-margin perceptron: replica theory vs simulation (Sorscher et al.).",
             models=(_m_perceptron, _m_prototypes),
-            theory=(_t_perceptron,),
+            theory=(_t_perceptron, _t_pruning_frontier),
             experiments=(_x_pruning_theory_vs_sim.EXPERIMENT, _x_pruning_frontier.EXPERIMENT,
                          _x_pruning_prototypes.EXPERIMENT),
             papers=("sorscher2022beyond",),

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 __all__ = ["bisect"]
 
 
-def bisect(f, lo, hi, n_iter: int, *, increasing: bool = True):
+def bisect(f, lo, hi, n_iter: int, *, increasing: bool = True, traced: bool = True):
     """Halve the bracket ``[lo, hi]`` of the root of a monotone ``f`` ``n_iter`` times.
 
     Elementwise on arrays (``f`` must act elementwise); traceable, so it runs under
@@ -20,6 +20,9 @@ def bisect(f, lo, hi, n_iter: int, *, increasing: bool = True):
       lo, hi: bracket (scalars or arrays of one shape).
       n_iter: number of halvings (static); the bracket shrinks by ``2**-n_iter``.
       increasing: whether ``f`` increases through the root.
+      traced: True (default): the halvings run in ``lax.fori_loop`` and ``f`` is traced. False:
+        a Python loop, so ``f`` may run on the host and call compiled programs of its own
+        (they stay shared with other callers instead of being traced into a new program).
 
     Returns:
       ``(lo, hi)`` after ``n_iter`` halvings; the root lies in between.
@@ -32,4 +35,9 @@ def bisect(f, lo, hi, n_iter: int, *, increasing: bool = True):
         right = v < 0 if increasing else v > 0  # the root lies above mid
         return jnp.where(right, mid, a), jnp.where(right, c, mid)
 
-    return jax.lax.fori_loop(0, int(n_iter), step, (jnp.asarray(lo), jnp.asarray(hi)))
+    bracket = (jnp.asarray(lo), jnp.asarray(hi))
+    if not traced:
+        for i in range(int(n_iter)):
+            bracket = step(i, bracket)
+        return bracket
+    return jax.lax.fori_loop(0, int(n_iter), step, bracket)

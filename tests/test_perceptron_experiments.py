@@ -80,7 +80,12 @@ def test_frontier_alpha_without_ok_setting_is_named(monkeypatch):
         status = np.where(a < 1.6, P.FOLD, P.OK)      # nothing solvable at the smallest alpha
         return {"eps": eps, "status": status, "kappa": eps}
 
+    def fake_theta0(alpha, f, easy, warm):         # the frontier's refinement between grid points
+        eps = 0.5 * np.asarray(f) / np.asarray(alpha) + 0.01 * np.asarray(easy)
+        return eps, np.stack([eps, eps], -1), np.ones(eps.shape, bool)
+
     monkeypatch.setattr(pruning_frontier.theory, "predict", fake_predict)
+    monkeypatch.setattr(pruning_frontier.frontier_theory, "_theta0", fake_theta0)
     s = pruning_frontier.settings(True)
     with pytest.warns(UserWarning, match=r"alpha_prune=\[1.5\]"):
         metrics, A = pruning_frontier.run_point(ThetaPoint(0.0), s)

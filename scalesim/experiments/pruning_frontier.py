@@ -1,11 +1,15 @@
 """``pruning-frontier``: the replica theory of pruning on its own (Sorscher et al. 2022, App. A
 eqs. (1)-(3); :mod:`scalesim.theory.perceptron`).
 
-The Pareto frontier eps*(alpha_prune) = min over f (both modes) at fixed theta, the optimal f*,
-its comparison with the unpruned learning curve (f = 1), the keep-hard vs keep-easy crossover in
-alpha_tot, the theta = 0 keep-hard threshold at alpha_prune = 2 and, for theta > 0, the small-f
-collapse eps -> 1/2 - theta/pi.  The qualitative laws are decided by code and reported as
-records (theory 1.0 = "holds"); the collapse record takes its theory value from
+The Pareto frontier eps*(alpha_prune) = min over f (both modes) at fixed theta, the optimal f*
+(:func:`scalesim.theory.pruning_frontier.pareto_frontier`: golden-section search in f inside the
+bracket of the f grid), its comparison with the unpruned learning curve (f = 1), the keep-hard vs
+keep-easy crossover in alpha_tot (:func:`~scalesim.theory.pruning_frontier.crossover_alpha_tot`:
+root-found inside the first sign change on an 8-point alpha_tot grid), the theta = 0 keep-hard
+threshold at alpha_prune = 2 and, for theta > 0, the small-f collapse eps -> 1/2 - theta/pi.
+The qualitative laws are decided by code and reported as records (theory 1.0 = "holds"); the
+crossover record carries the root (``crossover_alpha_tot``) and its grid bracket
+(``crossover_grid_bracket``); the collapse record takes its theory value from
 :func:`scalesim.theory.perceptron.exponents`.  Settings give theta in degrees; the theory takes
 radians.
 """
@@ -22,6 +26,7 @@ import numpy as np
 from ..fit.records import comparison
 from ..plots import COLORS, figure
 from ..theory import perceptron as theory
+from ..theory import pruning_frontier as frontier_theory
 from ..validate import check_positive_ints, check_range, check_tolerance
 from ._pruning import PAPERS, ThetaPoint, check_thetas, law
 from .base import Experiment
@@ -73,25 +78,21 @@ def run_point(p: ThetaPoint, s: FrontierSettings):
 def _run_point(p: ThetaPoint, s: FrontierSettings):
     th = math.radians(p.theta_deg)      # settings in degrees; the theory takes radians
     alphas = np.geomspace(s.alpha_min, s.alpha_max, s.n_alpha)
-    fs = np.geomspace(s.f_min, 1.0, s.n_f)
-    modes = np.array(["hard", "easy"])
-    r = theory.predict(alphas[:, None, None], fs[None, :, None], th, modes[None, None, :])
-    eps = np.where(r["status"] == theory.OK, r["eps"], np.nan)        # [A, F, 2]
-    flat = eps.reshape(len(alphas), -1)
-    has_ok = np.isfinite(flat).any(axis=1)       # alpha with no (f, mode) of status OK: no frontier
-    best = np.nanargmin(np.where(has_ok[:, None], flat, np.inf), axis=1)
-    frontier = np.where(has_ok, flat[np.arange(len(alphas)), best], np.nan)
-    f_star = np.where(has_ok, fs[best // 2], np.nan)
+    # the f grid (geomspace(f_min, 1, n_f)) brackets each minimum; eps = nan where not OK
+    fr = frontier_theory.pareto_frontier(alphas, th, f_min=s.f_min, n_grid=s.n_f, modes=("hard", "easy"))
+    fs, eps = fr["grid_f"], fr["grid_eps"]                              # [A, F, 2]
+    has_ok = fr["status"] == theory.OK   # alpha with no (f, mode) of status OK: no frontier
     if not has_ok.all():
         warnings.warn(f"pruning-frontier theta={p.theta_deg:g}: no (f, mode) has theory status OK at "
                       f"alpha_prune={[float(a) for a in alphas[~has_ok]]}; frontier = nan there",
                       stacklevel=2)
     full = theory.predict(alphas, 1.0, 0.0, "hard")["eps"]
-    a_tot = np.geomspace(0.5, 100.0, 8)
-    cross = theory.predict(s.crossover_f * a_tot[:, None], s.crossover_f, th, modes[None, :])
-    arrays = {"alpha": alphas, "f": fs, "eps": eps, "status": r["status"], "frontier": frontier,
-              "f_star": f_star, "mode_star": np.where(has_ok, best % 2, -1), "unpruned": full,
-              "alpha_tot": a_tot, "cross_eps": cross["eps"]}
+    cross = frontier_theory.crossover_alpha_tot(s.crossover_f, th, alpha_tot_min=0.5,
+                                                alpha_tot_max=100.0, n_grid=8)
+    arrays = {"alpha": alphas, "f": fs, "eps": eps, "status": fr["grid_status"],
+              "frontier": fr["eps"], "f_star": fr["f"], "mode_star": fr["mode"], "unpruned": full,
+              "alpha_tot": cross["grid_alpha_tot"], "cross_eps": cross["grid_eps"],
+              "crossover_alpha_tot": cross["alpha_tot"], "crossover_bracket": cross["bracket"]}
     return {"theta_deg": p.theta_deg, "alpha_no_ok": [float(a) for a in alphas[~has_ok]]}, arrays
 
 
@@ -141,10 +142,13 @@ def summarize(runs, s: FrontierSettings) -> list[dict]:
         ok = np.isfinite(d)
         sgn = np.sign(d[ok])
         flips = np.flatnonzero(np.diff(sgn) != 0)
-        a_cross = float(A["alpha_tot"][ok][flips[0] + 1]) if flips.size else float("nan")
+        bracket = (A["alpha_tot"][ok][flips[0]: flips[0] + 2].tolist() if flips.size
+                   else [float("nan")] * 2)
+        # root-found inside the grid bracket (a store written before the root existed: nan)
+        a_cross = float(A["crossover_alpha_tot"]) if "crossover_alpha_tot" in A else float("nan")
         recs.append(law(f"easy_wins_small_data_hard_wins_large_data[theta={tdeg:g},f={s.crossover_f:g}]",
                         bool(sgn.size and sgn[0] > 0 and sgn[-1] < 0),
-                        crossover_alpha_tot=a_cross))
+                        crossover_alpha_tot=a_cross, crossover_grid_bracket=bracket))
         if tdeg > 0:      # at theta = 0 the frontier is degenerate (f* = f_min beyond alpha = 2)
             recs += _theta_pos_laws(A, tdeg, th, s)
         else:
@@ -192,4 +196,4 @@ EXPERIMENT = Experiment(
     description="Replica theory of pruning: Pareto frontier eps*(alpha_prune), f*, hard/easy crossover, collapse.",
     settings=settings, sweep=sweep, run_point=run_point,
     summarize=summarize, plot=plot,
-    theory=(theory,), papers=PAPERS, cost=cost)
+    theory=(theory, frontier_theory), papers=PAPERS, cost=cost)

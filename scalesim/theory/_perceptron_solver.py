@@ -8,6 +8,7 @@ law scaling via data pruning", NeurIPS 2022, arXiv:2206.14486, App. A, saddle-po
 * :func:`newton`: damped Newton on F(x) = 0 inside a box.
 * :func:`global_theta0`: theta = 0 start point, kappa_max = the largest margin with
   max_eps B0 >= 0 (bisection with :func:`scalesim.roots.bisect`), which avoids spurious roots.
+* :func:`theta0_newton`: the same root by Newton from a nearby root (warm start).
 * :func:`root_with_ift`: a root with implicit-function-theorem derivatives
   (``jax.lax.custom_root``).
 * :func:`track_start` / :func:`continue_branch`: continuation in log f from the unpruned
@@ -119,6 +120,17 @@ def theta0_root(alpha, f, mode):
     lower = jnp.asarray([0.0, 0.0], dt)
     upper = jnp.asarray([1.0, jnp.inf], dt)
     return root_with_ift(F, x0, lower, upper)
+
+
+def theta0_newton(x0, alpha, f, mode):
+    """theta = 0 root x = (eps, kappa) of (dB0/deps, B0) = 0 by damped Newton from a nearby
+    root ``x0`` (a warm start, no global search; values only).  Returns (x, max|F|): the
+    residual is inf unless Newton converged, and a root with eps >= 1/2 (R <= 0) is spurious."""
+    dt = float_dtype()
+    F = lambda x: residual0(x, alpha, f, mode)
+    x, res, _ = newton(F, jnp.asarray(x0, dt), jnp.asarray([0.0, 0.0], dt),
+                       jnp.asarray([1.0, jnp.inf], dt))
+    return x, res
 
 
 def polish(xc, alpha, f, theta, mode):

@@ -169,27 +169,8 @@ def solve(alpha, f, theta, mode="hard"):
                 status=status, residual=res, f_end=jnp.where(failed, f_end, jnp.nan))
 
 
-def solve_branch(alpha, f_grid, theta, mode="hard"):
-    """Track one branch in f from f = 1 through f_grid at theta > 0 (App. A eqs. (1)-(3)).
-
-    One continuation passes through all grid points (lax.scan over the grid, adaptive steps in
-    between); after the branch ends (fold) every later point has status FOLD and eps = nan.
-    Values only (use :func:`solve` for derivatives).
-
-    Args:
-      alpha: alpha_prune, > 0.
-      f_grid: kept fractions in (0, 1], DEcreasing.
-      theta: probe-teacher angle in radians, in (0, pi/2).
-      mode: "hard"/"easy" or a traced bool (easy = True).
-
-    Returns:
-      dict of arrays [len(f_grid)]: eps, R, rho, kappa, status, f_end, steps (continuation
-      steps taken), hess_max (largest eigenvalue of B's Hessian over (phi, psi)).
-    """
-    dt = float_dtype()
-    alpha, theta = jnp.asarray(alpha, dt), jnp.asarray(theta, dt)
-    f_grid = jnp.asarray(f_grid, dt)
-
+def _branch_step(alpha, theta, mode):
+    """One grid point of a branch: continue the carry (track, failed) to f (see solve_branch)."""
     def step(carry, f):
         track, failed = carry
         # once the branch has ended, stay put (a no-op solve at the last f reached)
@@ -203,16 +184,122 @@ def solve_branch(alpha, f_grid, theta, mode="hard"):
                    status=status, f_end=jnp.where(fail_n, jnp.exp(track[1]), jnp.nan),
                    steps=nsteps, hess_max=lmax)
         return (track, fail_n), out
+    return step
 
-    _, out = jax.lax.scan(step, (_solver.track_start(alpha), jnp.asarray(False)), f_grid)
+
+def solve_branch(alpha, f_grid, theta, mode="hard"):
+    """Track one branch in f from f = 1 through f_grid at theta > 0 (App. A eqs. (1)-(3)).
+
+    One continuation passes through all grid points (lax.scan over the grid, adaptive steps in
+    between); after the branch ends (fold) every later point has status FOLD and eps = nan.
+    Values only (use :func:`solve` for derivatives).  Under ``jit`` each grid length is its own
+    compiled program; :func:`predict` instead runs any grid through one fixed-size program.
+
+    Args:
+      alpha: alpha_prune, > 0.
+      f_grid: kept fractions in (0, 1], DEcreasing.
+      theta: probe-teacher angle in radians, in (0, pi/2).
+      mode: "hard"/"easy" or a traced bool (easy = True).
+
+    Returns:
+      dict of arrays [len(f_grid)]: eps, R, rho, kappa, status, f_end, steps (continuation
+      steps taken), hess_max (largest eigenvalue of B's Hessian over (phi, psi)).
+    """
+    dt = float_dtype()
+    alpha, theta = jnp.asarray(alpha, dt), jnp.asarray(theta, dt)
+    step = _branch_step(alpha, theta, mode)
+    _, out = jax.lax.scan(step, (_solver.track_start(alpha), jnp.asarray(False)),
+                          jnp.asarray(f_grid, dt))
     return out
 
 
-_CHUNK = 16
-# One compiled branch solver, called once per branch: a vmapped while_loop runs every branch in
-# lock-step with the slowest (folds retry with halving steps), which was ~3x slower on CPU.
-_branch_j = jax.jit(solve_branch)
+_CHUNK = 16      # theta = 0 points per call of the vmapped solver
+_BRANCH = 8      # grid points per call of the branch solver (any grid runs in chunks of it)
+
+
+def _branch_chunk(carry, alpha, f_chunk, n_valid, theta, mode):
+    """solve_branch's scan over one fixed-size chunk of f values from the carry (track, failed),
+    skipping the entries from n_valid on; also returns the track state after every entry (a
+    branch can be resumed from any grid point)."""
+    step = _branch_step(alpha, theta, mode)
+
+    def body(c, inp):
+        f, i = inp
+        go = lambda c: (lambda r: (r[0], (r[1], r[0])))(step(c, f))
+        shapes = jax.eval_shape(go, c)
+        skip = lambda c: (c, jax.tree.map(lambda s: jnp.full(s.shape, -1, s.dtype), shapes[1]))
+        return jax.lax.cond(i < n_valid, go, skip, c)
+
+    return jax.lax.scan(body, carry, (f_chunk, jnp.arange(f_chunk.shape[0])))
+
+
+# One compiled branch solver for every grid length (fixed chunks of _BRANCH points), called
+# once per branch: a vmapped while_loop runs every branch in lock-step with the slowest (folds
+# retry with halving steps), which was ~3x slower on CPU.
+_chunk_j = jax.jit(_branch_chunk)
 _solve0_v = jax.jit(jax.vmap(solve_theta0))
+_newton0_v = jax.jit(jax.vmap(_solver.theta0_newton))
+
+
+def _chunks(n, size):
+    return [np.arange(c, min(c + size, n)) for c in range(0, n, size)]
+
+
+def _theta0_points(alpha, f, easy, x0=None):
+    """theta = 0 solutions at flat arrays of points, in fixed chunks of _CHUNK (one compiled
+    shape).  Without x0: the global solver (:func:`solve_theta0`).  With x0 [n, 2] (eps, kappa
+    of nearby roots): Newton from x0, and the global solver where Newton fails.
+    Returns dict of NumPy arrays: eps, kappa, R, rho, residual, status."""
+    a, ff, md = (np.asarray(v).reshape(-1) for v in np.broadcast_arrays(
+        np.asarray(alpha, float), np.asarray(f, float), np.asarray(easy, bool)))
+    keys = ("eps", "R", "rho", "kappa", "residual")
+    out = {k: np.full(a.shape, np.nan) for k in keys}
+    out["status"] = np.full(a.shape, NOT_CONVERGED)
+    todo = np.arange(a.size)
+    if x0 is not None:
+        x0 = np.broadcast_to(np.asarray(x0, float), a.shape + (2,))
+        for part in _chunks(a.size, _CHUNK):
+            pad = lambda x: np.concatenate([x[part], np.repeat(x[part[:1]], _CHUNK - part.size, 0)])
+            x, res = (np.asarray(v)[: part.size] for v in _newton0_v(*map(pad, (x0, a, ff, md))))
+            good = (res < 1e-9) & (x[:, 0] < 0.5)
+            R = np.cos(np.pi * x[:, 0])
+            for k, v in dict(eps=x[:, 0], kappa=x[:, 1], R=R, rho=R, residual=res).items():
+                out[k][part] = v
+            out["status"][part] = np.where(good, OK, NOT_CONVERGED)
+        todo = np.flatnonzero(out["status"] != OK)
+    for c in range(0, todo.size, _CHUNK):  # fixed chunks: one compiled shape for every call
+        part = todo[c: c + _CHUNK]
+        pad = lambda x, v: np.concatenate([x[part], np.full(_CHUNK - part.size, v, x.dtype)])
+        r = _solve0_v(*(jnp.asarray(pad(x, v)) for x, v in ((a, 1.0), (ff, 1.0), (md, False))))
+        for k in out:
+            out[k][part] = np.asarray(r[k])[: part.size]
+    return out
+
+
+def _start(eps_full, kappa_full, h0=0.1):
+    """Branch state at f = 1 from the unpruned theta = 0 root (as _solver.track_start)."""
+    x1 = np.array([np.pi * eps_full, np.pi / 2, kappa_full])
+    return (x1, 0.0, x1, 0.0, h0), False
+
+
+def _branch_points(carry, alpha, fs, theta, easy):
+    """Continue one branch from carry (``_start`` or an entry of a previous ``tracks``) through
+    the decreasing fs (any length; fixed chunks of _BRANCH: one compiled program).  Returns a
+    dict of NumPy arrays [len(fs)] (as solve_branch) and ``tracks``: the carry after each f."""
+    fs = np.asarray(fs, float).reshape(-1)
+    dt = float_dtype()
+    outs, tracks = [], []
+    for part in _chunks(fs.size, _BRANCH):
+        fc = np.concatenate([fs[part], np.full(_BRANCH - part.size, fs[part[-1]])])
+        carry = (tuple(jnp.asarray(v, dt) for v in carry[0]), jnp.asarray(carry[1], bool))
+        carry, (o, (tr, fl)) = _chunk_j(carry, jnp.asarray(alpha, dt), jnp.asarray(fc, dt),
+                                        jnp.asarray(part.size), jnp.asarray(theta, dt),
+                                        jnp.asarray(easy, bool))
+        outs.append({k: np.asarray(v)[: part.size] for k, v in o.items()})
+        tracks += [(tuple(np.asarray(t[i]) for t in tr), bool(fl[i])) for i in range(part.size)]
+    out = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+    out["tracks"] = tracks
+    return out
 
 
 def predict(alpha, f, theta=0.0, mode="hard"):
@@ -220,7 +307,8 @@ def predict(alpha, f, theta=0.0, mode="hard"):
 
     theta == 0 points use the reduced theta = 0 solver (vmapped, fixed chunks of 16).  theta > 0
     points are grouped by (alpha, theta, mode); each group is one continuation branch from
-    f = 1 through its f values (one compiled branch solver, called per branch).
+    f = 1 through its f values (one compiled branch solver, called per branch in fixed chunks
+    of 8 grid points, so a new f-grid length compiles nothing new).
 
     Args:
       alpha: alpha_prune = kept examples per input dimension, > 0 (array-like).
@@ -246,23 +334,18 @@ def predict(alpha, f, theta=0.0, mode="hard"):
     out = {k: np.full(a.shape, np.nan) for k in ("eps", "R", "rho", "kappa", "f_end")}
     out["status"] = np.zeros(a.shape, int)
     sel = np.flatnonzero(th == 0)
-    for c in range(0, sel.size, _CHUNK):  # fixed chunks: one compiled shape for every call
-        part = sel[c: c + _CHUNK]
-        pad = lambda x, v: np.concatenate([x[part], np.full(_CHUNK - part.size, v, x.dtype)])
-        r = _solve0_v(*(jnp.asarray(pad(x, v)) for x, v in ((a, 1.0), (ff, 1.0), (md, False))))
-        for k in out:
-            if k in r:
-                out[k][part] = np.asarray(r[k])[: part.size]
+    r = _theta0_points(a[sel], ff[sel], md[sel])
+    for k in out.keys() & r.keys():
+        out[k][sel] = r[k]
     idx = np.flatnonzero(th > 0)
     if idx.size:
         groups = {}
         for i in idx:
             groups.setdefault((a[i], th[i], md[i]), []).append(i)
         fgrid = np.unique(ff[idx])[::-1]                    # one shared decreasing grid
-        fgrid = np.concatenate([fgrid, np.full((-fgrid.size) % 8, fgrid[-1])])
-        for (ga, gth, gmd), members in groups.items():
-            r = _branch_j(jnp.asarray(ga), jnp.asarray(fgrid), jnp.asarray(gth), jnp.asarray(gmd))
-            r = {k: np.asarray(v) for k, v in r.items()}
+        full = _theta0_points([g[0] for g in groups], 1.0, False)  # every branch starts at f = 1
+        for n, ((ga, gth, gmd), members) in enumerate(groups.items()):
+            r = _branch_points(_start(full["eps"][n], full["kappa"][n]), ga, fgrid, gth, gmd)
             for i in members:
                 j = int(np.flatnonzero(fgrid == ff[i])[0])
                 for k in out:
