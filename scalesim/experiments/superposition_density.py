@@ -57,7 +57,7 @@ class DensitySettings:
 
 def settings(quick: bool) -> DensitySettings:
     if quick:
-        return DensitySettings(n=128, ms=(4, 8, 16), densities=(0.0, 0.5), seeds=2, steps=600, batch=256, n_boot=200,
+        return DensitySettings(n=128, ms=(4, 8, 16), densities=(0.0, 0.5), seeds=2, steps=2000, batch=256, n_boot=200,
                                fuse_widths=True)
     return DensitySettings()
 
