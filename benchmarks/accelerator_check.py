@@ -568,8 +568,8 @@ def part_e(z: Sizes, clock: Clock) -> dict:
     lam, w2 = rf.power_law_spectrum(2.2, 1.6, z.e_modes)
     sizes = np.geomspace(10, 1000, z.e_grid)
     n_grid, p_grid = (jnp.asarray(a) for a in np.meshgrid(sizes, sizes, indexing="ij"))
-    first, _ = timed(rf.rf_error_grid, lam, w2, n_grid, p_grid, 1e-4, 0.01)
-    warm, out = timed(rf.rf_error_grid, lam, w2, n_grid, p_grid, 1e-4, 0.01)
+    first, _ = timed(rf.rf_error_grid, lam, w2, n_features=n_grid, n_samples=p_grid, ridge=1e-4, sigma2=0.01)
+    warm, out = timed(rf.rf_error_grid, lam, w2, n_features=n_grid, n_samples=p_grid, ridge=1e-4, sigma2=0.01)
     return {"points": int(n_grid.size), "modes": z.e_modes, "ridge": 1e-4, "sigma2": 0.01, "method": "table",
             "first_call_s": first, "warm_s": warm, "all_finite": bool(jnp.all(jnp.isfinite(out)))}
 

@@ -60,18 +60,18 @@ def main():
     n_j, p_j = jnp.asarray(n_grid), jnp.asarray(p_grid)
 
     t0 = time.perf_counter()
-    out = rf.rf_error_grid(lam, w2, n_j, p_j, ridge, sigma2).block_until_ready()
+    out = rf.rf_error_grid(lam, w2, n_features=n_j, n_samples=p_j, ridge=ridge, sigma2=sigma2).block_until_ready()
     t_first = time.perf_counter() - t0
     times = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        out = rf.rf_error_grid(lam, w2, n_j, p_j, ridge, sigma2).block_until_ready()
+        out = rf.rf_error_grid(lam, w2, n_features=n_j, n_samples=p_j, ridge=ridge, sigma2=sigma2).block_until_ready()
         times.append(time.perf_counter() - t0)
     t_jax = min(times)
 
-    ex = rf.rf_error_grid(lam, w2, n_j, p_j, ridge, sigma2, method="exact").block_until_ready()
+    ex = rf.rf_error_grid(lam, w2, n_features=n_j, n_samples=p_j, ridge=ridge, sigma2=sigma2, method="exact").block_until_ready()
     t0 = time.perf_counter()
-    ex = rf.rf_error_grid(lam, w2, n_j, p_j, ridge, sigma2, method="exact").block_until_ready()
+    ex = rf.rf_error_grid(lam, w2, n_features=n_j, n_samples=p_j, ridge=ridge, sigma2=sigma2, method="exact").block_until_ready()
     t_exact = time.perf_counter() - t0
     err_exact = float(jnp.max(jnp.abs(out / ex - 1)))
 

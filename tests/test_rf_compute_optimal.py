@@ -23,16 +23,17 @@ def test_frontier_fit_recovers_balanced_exponents_of_a_two_term_law(alpha, beta)
     f = np.geomspace(1e6, 1e9, 24)
     r = f[None, :] / dims[:, None]
     loss = dims[:, None] ** -p1 * r**-q1 + dims[:, None] ** -p2 * r**-q2
-    i, ld, lp = E.frontier(dims, loss)
+    i, ld, lp = plrf.compute_optimal_frontier(dims, loss)
     assert np.all((i > 0) & (i < dims.size - 1))   # optimum bracketed by the ladder
-    xi, eta = E._slopes(np.log(f), ld, lp)
+    assert plrf.frontier_window(dims, loss).all()
+    xi, eta = plrf.frontier_slopes(dims, f, loss, np.ones(f.size, bool))
     assert xi == pytest.approx(co.xi, abs=0.01) and eta == pytest.approx(co.eta, abs=0.01)
 
 
 def test_frontier_marks_missing_sizes_and_clips_to_the_ladder():
     dims = [8, 16, 32, 64]
     loss = np.array([[1.0, 0.5], [0.5, 0.4], [0.9, 0.3], [np.nan, 0.35]])
-    i, ld, lp = E.frontier(dims, loss)
+    i, ld, lp = plrf.compute_optimal_frontier(dims, loss)
     assert i.tolist() == [1, 2]
     assert np.log(8) <= ld[0] <= np.log(32) and np.log(16) <= ld[1] <= np.log(64)
     assert np.exp(lp[1]) <= 0.3 + 1e-12   # the parabola vertex is at or below the best point

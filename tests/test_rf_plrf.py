@@ -41,7 +41,7 @@ def test_f0_matches_mean_irreducible_risk_of_w_draws():
     cfg = mplrf.Config(alpha=1.0, beta=0.7, v=800, d=80)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(1), i))(jnp.arange(16))
     risks = jax.jit(jax.vmap(lambda k: mplrf.problem(mplrf.draw_w(k, cfg), cfg)[2]))(keys)
-    ratio = float(np.mean(risks)) / float(plrf.plrf_f0(1.0, 0.7, 80, 800))
+    ratio = float(np.mean(risks)) / float(plrf.plrf_f0(1.0, 0.7, d=80, v=800))
     assert ratio == pytest.approx(1.0, abs=0.03)
 
 
@@ -73,7 +73,7 @@ def test_invalid_plrf_inputs():
     with pytest.raises(ValueError, match="alpha \\+ beta"):
         plrf.plrf_spectrum(0.2, 0.2, 10)
     with pytest.raises(ValueError, match="v must be > d"):
-        plrf.plrf_f0(1.0, 0.5, 100, 100)
+        plrf.plrf_f0(1.0, 0.5, d=100, v=100)
 
 
 def test_declared_exponents_are_the_compute_optimal_table():

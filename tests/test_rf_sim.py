@@ -30,7 +30,7 @@ def test_rf_ridge_simulation_matches_theory_within_3_percent(i):
     p, n, ridge, sigma2 = POINTS[i]
     lam, w2 = rf.power_law_spectrum(2.0, 2.0, 1000)
     sims = _draws(jax.random.PRNGKey(i), lam, w2, n, p, ridge, sigma2, 40)
-    theory = float(rf.rf_error(lam, w2, n, p, ridge, sigma2))
+    theory = float(rf.rf_error(lam, w2, n_features=n, n_samples=p, ridge=ridge, sigma2=sigma2))
     se = sims.std(ddof=1) / np.sqrt(sims.size) / theory
     assert se < 0.025  # the comparison below is informative at this draw count
     assert sims.mean() / theory == pytest.approx(1.0, abs=0.03)
@@ -44,7 +44,7 @@ def test_note_points_64_draws(i):
                            (300, 600, 1e-2, .05), (600, 300, 1e-4, .05)][i]
     lam, w2 = rf.power_law_spectrum(2.0, 2.0, 1500)
     sims = _draws(jax.random.PRNGKey(100 + i), lam, w2, n, p, ridge, sigma2, 64)
-    assert sims.mean() / float(rf.rf_error(lam, w2, n, p, ridge, sigma2)) == pytest.approx(
+    assert sims.mean() / float(rf.rf_error(lam, w2, n_features=n, n_samples=p, ridge=ridge, sigma2=sigma2)) == pytest.approx(
         1.0, abs=0.03)
 
 
@@ -52,7 +52,7 @@ def test_note_points_64_draws(i):
 def test_gaussian_teacher_averages_to_fixed_teacher_theory():
     lam, w2 = rf.power_law_spectrum(2.0, 2.0, 600)
     sims = _draws(jax.random.PRNGKey(7), lam, w2, 80, 160, 1e-3, 0.0, 48, teacher="gaussian")
-    theory = float(rf.rf_error(lam, w2, 80, 160, 1e-3, 0.0))
+    theory = float(rf.rf_error(lam, w2, n_features=80, n_samples=160, ridge=1e-3, sigma2=0.0))
     assert sims.mean() / theory == pytest.approx(1.0, abs=3 * sims.std() / np.sqrt(48) / theory)
 
 
@@ -113,7 +113,7 @@ def test_maloney_linear_features_match_the_linear_model_theory():
     w2 = jnp.full((m,), 1.0 / m)  # E[w_I^2] = sigma_w2 / M
     # features scale * x @ u have unit-variance projections (not 1/N): the same ridge problem as
     # rf_error's F_ij ~ N(0, 1/N) at ridge / N
-    theory = float(rf.rf_error(lam, w2, n, t, 1e-4 / n))
+    theory = float(rf.rf_error(lam, w2, n_features=n, n_samples=t, ridge=1e-4 / n))
     assert out["test_mse"].mean() / theory == pytest.approx(1.0, abs=0.05)
 
 

@@ -4,7 +4,7 @@
 # Reads the run stores of `scalesim run bahri-regimes` and `scalesim run rf-compute-optimal` (never retrains to plot). With `SCALESIM_QUICK=1` (the default here) a missing quick run is created first; with `SCALESIM_QUICK=0` run the full experiments beforehand.
 #
 # * **Bahri, Dyer, Kaplan, Lee & Sharma 2021** (arXiv 2102.06701, Fig. 2a analogue): linear random-feature teacher-student model, spectrum $\lambda_k = k^{-(1+\alpha_K)}$, isotropic teacher. Variance-limited $L - L_\infty \propto 1/x$ and resolution-limited $L \propto x^{-\alpha_K}$, in data $D$ and in model size $N$; theory = the linear-RF deterministic equivalent (`scalesim.theory.random_features.rf_error`).
-# * **Paquette, Paquette, Xiao & Pennington 2024** (arXiv 2405.15074): power-law random features (PLRF) trained by one-pass SGD; compute $f = d\,B\,t$; compute-optimal frontier $P^*(f) \sim f^{-\eta}$, $d^*(f) \sim f^{\xi}$ at phase points Ia, II, III. Theory = the exact expected SGD risk of the same embedding draws (`scalesim.theory.plrf.plrf_sgd_risk`) and the asymptotic exponents (`scalesim.theory.plrf.compute_optimal_exponents`).
+# * **Paquette, Paquette, Xiao & Pennington 2024** (arXiv 2405.15074): power-law random features (PLRF) trained by one-pass SGD; compute $f = d\,B\,t$; compute-optimal frontier $P^*(f) \sim f^{-\eta}$, $d^*(f) \sim f^{\xi}$ at phase points Ia, II, III. Theory = the exact expected SGD risk of the same embedding draws (`scalesim.theory.plrf.plrf_sgd_risk`) and the asymptotic exponents (`scalesim.theory.plrf.compute_optimal_exponents`); `scalesim.theory.plrf.compute_optimal_fit` fits the same finite-ladder exponents from the exact risk alone, without simulating SGD.
 
 # %%
 import os
@@ -99,8 +99,8 @@ for k, (alpha, beta) in enumerate(cs.phases):
     for j, d in enumerate(dims):
         ax.plot(f, pc["sim"][j], "o", ms=2.5, color=f"C{j}", label=f"d={d}")
         ax.plot(f, pc["theory"][j], "-", lw=0.8, color=f"C{j}")
-    _, ld_th, lp_th = CO.frontier(dims, pc["theory"])
-    _, ld_sim, lp_sim = CO.frontier(dims, pc["sim"])
+    _, ld_th, lp_th = plrf.compute_optimal_frontier(dims, pc["theory"])
+    _, ld_sim, lp_sim = plrf.compute_optimal_frontier(dims, pc["sim"])
     ax.plot(f[win], np.exp(lp_th[win]), "-", color="gray", lw=3, alpha=0.6, label="frontier (theory)")
     ax.axvspan(f[win].min(), f[win].max(), color="gray", alpha=0.08)
     ax.set(xscale="log", yscale="log", xlabel="compute f = d B t", ylabel="risk P", title=tag)

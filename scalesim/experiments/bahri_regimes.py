@@ -150,11 +150,11 @@ def run_point(p: BahriPoint, s: BahriSettings):
     theory, theory_limit = [], []
     for size in sizes:
         n, d = _sizes(p.regime, size, s)
-        theory.append(float(rf.rf_error(lam, w2, n, d, 0.0)))
+        theory.append(float(rf.rf_error(lam, w2, n_features=n, n_samples=d, ridge=0.0)))
         if p.regime == "var_data":
-            theory_limit.append(float(rf.rf_error(lam, w2, n, np.inf, 0.0)))
+            theory_limit.append(float(rf.rf_error(lam, w2, n_features=n, n_samples=np.inf, ridge=0.0)))
         elif p.regime == "var_model":
-            theory_limit.append(float(rf.rf_error(lam, w2, np.inf, d, 0.0)))
+            theory_limit.append(float(rf.rf_error(lam, w2, n_features=np.inf, n_samples=d, ridge=0.0)))
         else:
             theory_limit.append(0.0)
     metrics = {"regime": p.regime, "seconds": time.perf_counter() - t0}

@@ -17,13 +17,21 @@ Summary, per phase point:
   with ``d*(f)`` and ``P*(f)`` interpolated by a parabola in ``log d`` through the best ladder
   size and its two neighbours; ``eta`` (``P* ~ f^-eta``) and ``xi`` (``d* ~ f^xi``) are
   least-squares slopes over the window of ``f`` where the theory's best size is interior to the
-  ladder; CIs by bootstrapping members.
+  ladder; CIs by bootstrapping members. The grid, frontier, window and slopes are
+  :mod:`scalesim.theory.plrf`'s (``compute_grid``, ``compute_optimal_frontier``,
+  ``frontier_window``, ``frontier_slopes``), the same code with which
+  :func:`scalesim.theory.plrf.compute_optimal_fit` fits exact risk curves without simulating SGD.
 * theory: the same frontier and fits built from the exact expected SGD risk
   (:func:`scalesim.theory.plrf.plrf_sgd_risk`) of the *same* ``W`` draws — the finite-size
   prediction on the same window, which ``agrees`` is decided against. The asymptotic
   exponents declared by :func:`scalesim.theory.plrf.exponents` are reported next to it
   (``asymptotic``): finite ladders converge to them slowly.
 * ``sim_over_theory``: seed-averaged simulated risk over the exact risk for ``t >= t_min``.
+
+The W draws are keyed by ``(alpha, beta, d)`` and one point is one beta, so each point's exact
+risk (:func:`scalesim.theory.plrf.plrf_sgd_risk`) has its own eigendecompositions; sharing them
+across beta (:func:`scalesim.theory.plrf.plrf_sgd_risk_betas`) would need draws shared across
+phase points, i.e. other records.
 
 Cost: ``--quick`` (d = 8..64, 96 seeds) ~30 s on 2 CPU cores; the full sweep (d = 16..512, 48 seeds,
 f up to 4e6) ~15-25 min on 2 shared cores, dominated by d = 256, 512.
@@ -183,7 +191,7 @@ def run_point(p: Point, s: Settings):
 # --------------------------------------------------------------------------- frontier
 def compute_grid(s: Settings) -> np.ndarray:
     """Common geometric compute grid ``f`` from ``min(dims) B t_min`` to ``f_max``."""
-    return np.geomspace(min(s.dims) * s.batch * s.t_min, s.f_max, s.n_compute)
+    return plrf.compute_grid(min(s.dims), s.batch, s.t_min, s.f_max, s.n_compute)
 
 
 def _interp_loglog(t_rec, curves, t):
@@ -198,40 +206,8 @@ def _interp_loglog(t_rec, curves, t):
     return out
 
 
-def frontier(dims, loss):
-    """Compute-optimal frontier from ``loss[n_d, n_f]`` (NaN = size not available at that f).
-
-    Returns ``(i_best, log_dstar, log_pstar)``: the ladder argmin and the vertex of the parabola
-    in ``log d`` through the best size and its two neighbours (the best index clipped to the
-    interior), i.e. a continuous-``d`` estimate of ``d*(f)`` and ``P*(f)``.  Works on leading
-    batch axes (``loss[..., n_d, n_f]``).
-    """
-    ld = np.log(np.asarray(dims, float))
-    ll = np.log(np.where(np.isfinite(loss), loss, np.inf))
-    i_best = np.argmin(ll, axis=-2)
-    i = np.clip(i_best, 1, ld.size - 2)
-    y = [np.take_along_axis(ll, (i + k)[..., None, :], axis=-2)[..., 0, :] for k in (-1, 0, 1)]
-    x = [ld[i + k] for k in (-1, 0, 1)]
-    # Lagrange parabola through three points: vertex of y = c2 x^2 + c1 x + c0
-    d01, d12, d02 = x[0] - x[1], x[1] - x[2], x[0] - x[2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c2 = y[0] / (d01 * d02) - y[1] / (d01 * d12) + y[2] / (d02 * d12)
-        c1 = (-y[0] * (x[1] + x[2]) / (d01 * d02) + y[1] * (x[0] + x[2]) / (d01 * d12)
-              - y[2] * (x[0] + x[1]) / (d02 * d12))
-        c0 = y[0] - c2 * x[0] ** 2 - c1 * x[0]
-        xv = np.where(c2 > 0, -c1 / (2 * c2), x[1])
-        xv = np.clip(xv, x[0], x[2])   # stay within the bracketing sizes
-        yv = c2 * xv**2 + c1 * xv + c0
-    return i_best, xv, yv
-
-
-def _slopes(lf, lx, ly):
-    """Least-squares slopes of ``lx`` and ``ly`` against ``lf`` along the last axis."""
-    fc = lf - lf.mean()
-    den = fc @ fc
-    xi = ((lx - lx.mean(-1, keepdims=True)) @ fc) / den
-    eta = -((ly - ly.mean(-1, keepdims=True)) @ fc) / den
-    return xi, eta
+# the frontier, window and slope fits are shared with plrf.compute_optimal_fit (exact risk, no SGD)
+frontier = plrf.compute_optimal_frontier
 
 
 def phase_curves(runs, s: Settings, alpha: float, beta: float):
@@ -264,21 +240,10 @@ def phase_curves(runs, s: Settings, alpha: float, beta: float):
     if n < 3:  # no parabola through three sizes: no frontier window
         return {"dims": dims, "f": f, "sim": sim, "theory": theory, "members": members,
                 "window": np.zeros(f.size, bool), "runs": by_d, "ok": oks, "dead": dead}
-    i_th, _, _ = frontier(dims, theory)
     # window: the theory's best ladder size is interior and its neighbours are available
-    interior = (i_th >= 1) & (i_th <= n - 2)
-    avail = np.isfinite(theory)
-    nb = np.zeros_like(interior)
-    for j in np.flatnonzero(interior):
-        nb[j] = avail[i_th[j] - 1:i_th[j] + 2, j].all() and np.isfinite(sim[i_th[j] - 1:i_th[j] + 2, j]).all()
-    window = interior & nb
+    window = plrf.frontier_window(dims, theory, finite=sim)
     return {"dims": dims, "f": f, "sim": sim, "theory": theory, "members": members,
             "window": window, "runs": by_d, "ok": oks, "dead": dead}
-
-
-def _fit(dims, f, loss, window):
-    _, lx, ly = frontier(dims, loss[..., window])
-    return _slopes(np.log(f[window]), lx, ly)
 
 
 def summarize(runs, s: Settings) -> list[dict]:
@@ -293,11 +258,11 @@ def summarize(runs, s: Settings) -> list[dict]:
         dims, f, win = pc["dims"], pc["f"], pc["window"]
         window = [float(f[win].min()), float(f[win].max())] if win.any() else []
         if win.sum() >= 3:
-            xi_m, eta_m = _fit(dims, f, pc["sim"], win)
-            xi_t, eta_t = _fit(dims, f, pc["theory"], win)
+            xi_m, eta_m = plrf.frontier_slopes(dims, f, pc["sim"], win)
+            xi_t, eta_t = plrf.frontier_slopes(dims, f, pc["theory"], win)
             idx = resample_groups([m.shape[0] for m in pc["members"]], s.n_boot, s.seed)
             boot = np.stack([m[i].mean(1) for m, i in zip(pc["members"], idx)], axis=1)   # [n_boot, n_d, n_f]
-            xi_b, eta_b = _fit(dims, f, boot, win)
+            xi_b, eta_b = plrf.frontier_slopes(dims, f, boot, win)
             xi_ci, eta_ci = percentile_ci(xi_b, 0.95), percentile_ci(eta_b, 0.95)
         else:   # the ladder never brackets the optimum: report, do not fit
             xi_m = eta_m = xi_t = eta_t = float("nan")

@@ -88,7 +88,7 @@ def run_point(p: DualityPoint, s: DualitySettings):
         lam, w2 = rf.power_law_spectrum(a, s.b, s.n_modes)
         hyper = rf_ridge.make_hyper(lam, w2, s.ridge, 0.0, members=s.draws)
         losses.append(run_simulator(rf_ridge.SIMULATOR, cfg, hyper, key=key)["test_mse"])
-        theory.append(float(rf.rf_error(lam, w2, p.n_features, p.n_samples, s.ridge, 0.0)))
+        theory.append(float(rf.rf_error(lam, w2, n_features=p.n_features, n_samples=p.n_samples, ridge=s.ridge, sigma2=0.0)))
     metrics = {"n_features": p.n_features, "n_samples": p.n_samples, "theory": theory}
     return metrics, {"loss": np.stack(losses), "a": np.asarray(s.a_values, float)}
 

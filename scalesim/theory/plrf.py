@@ -12,16 +12,24 @@ In the ``(a, b)`` notation of :mod:`scalesim.theory.random_features`: ``a = 2 al
   the task is Gaussian least squares with covariance ``K = W^T D W`` and label-noise variance
   ``2 P*``, evaluated in closed form with one ``eigh``
   (:func:`scalesim.theory.linear_sgd.sgd_risk_at`, the recursion is not duplicated here).
+  :func:`plrf_sgd_risk_betas` does several beta on one W with both eigendecompositions
+  (of K, :func:`plrf_embedding`, and of the recursion matrix) computed once.
 * :func:`paquette_phase`, :func:`compute_optimal_exponents` — the phase diagram and the
-  compute-optimal exponents ``d* ~ f^xi``, ``P* ~ f^-eta`` (``f = d t`` at fixed batch),
-  declared by :func:`exponents`.
+  asymptotic compute-optimal exponents ``d* ~ f^xi``, ``P* ~ f^-eta`` (``f = d t`` at fixed
+  batch), declared by :func:`exponents`.
+* :func:`compute_optimal_fit` — the same exponents fitted on a finite ladder of sizes from the
+  exact SGD risk (no SGD simulation), with the frontier, window and slope fits
+  (:func:`compute_optimal_frontier`, :func:`frontier_window`, :func:`frontier_slopes`) that
+  the ``rf-compute-optimal`` experiment applies to its simulated curves.
 """
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from scalesim.precision import as_float, float_dtype
 from scalesim.prediction import Prediction, prediction
@@ -30,8 +38,11 @@ from scalesim.theory import linear_sgd
 from scalesim.theory import random_features as rf
 from scalesim.validate import check_range, is_concrete
 
-__all__ = ["PAPERS", "exponents", "plrf_spectrum", "plrf_f0", "plrf_f0_continuum", "plrf_problem", "plrf_sgd_risk",
-           "paquette_phase", "ComputeOptimal", "balance_exponents", "loss_terms", "compute_optimal_exponents"]
+__all__ = ["PAPERS", "exponents", "plrf_spectrum", "plrf_f0", "plrf_f0_continuum", "plrf_problem", "Embedding",
+           "plrf_embedding", "plrf_sgd_risk", "plrf_sgd_risk_betas",
+           "paquette_phase", "ComputeOptimal", "balance_exponents", "loss_terms", "compute_optimal_exponents",
+           "compute_grid", "compute_optimal_frontier", "frontier_window", "frontier_slopes", "ComputeOptimalFit",
+           "compute_optimal_fit", "compute_optimal_fits"]
 
 PAPERS = ("paquette2024phases",)
 _PAQUETTE = "Paquette, Paquette, Xiao & Pennington 2024 (arXiv 2405.15074)"
@@ -93,7 +104,7 @@ def plrf_spectrum(alpha, beta, v: int):
     return power_law(int(v), 2.0 * as_float(alpha)), power_law(int(v), 2.0 * as_float(beta))
 
 
-def plrf_f0(alpha, beta, d, v: int):
+def plrf_f0(alpha, beta, *, d, v: int):
     """The approximation floor F_0(d) = ``(1/2) kappa2 tf(kappa2)`` with ``df1(kappa2) = d``.
 
     The ridgeless linear-RF deterministic equivalent (:func:`scalesim.theory.random_features.rf_error`)
@@ -101,28 +112,31 @@ def plrf_f0(alpha, beta, d, v: int):
     ``F_0 ~ d^(-2 alpha + max(0, 1 - 2 beta))`` (Paquette et al. 2024, F_0).
 
     Args:
-      alpha, beta: PLRF exponents. d: model size. v: input dimension (> d).
+      alpha, beta: PLRF exponents.
+      d: model size (keyword-only, like every size in this package).
+      v: input dimension (keyword-only; > d).
 
     Returns:
-      scalar risk (MSE/2).
+      scalar risk (MSE/2; units of the target variance).
     """
     if int(v) <= int(d):
         raise ValueError(f"v must be > d = {d}; got {v}")
     lam, w2 = plrf_spectrum(alpha, beta, v)
-    return 0.5 * rf.rf_error(lam, w2, d, jnp.inf, 0.0)
+    return 0.5 * rf.rf_error(lam, w2, n_features=d, n_samples=jnp.inf, ridge=0.0)
 
 
-def plrf_f0_continuum(alpha, beta, d, v: int):
+def plrf_f0_continuum(alpha, beta, *, d, v: int):
     """Paquette et al.'s F_0 with the v/d -> inf kappa (their ``theory_limit_loss``, 2 alpha > 1).
 
     ``F_0 = (1/2) sum_j j^-2(alpha+beta) / (1 + kappa d^(2 alpha) j^-2 alpha)``,
     ``kappa = c^-2alpha``, ``c = int_0^inf dx/(1 + x^(2 alpha)) = (pi/2alpha)/sin(pi/2alpha)``.
 
     Args:
-      alpha: data exponent (2 alpha > 1); beta: target exponent. d: model size. v: modes summed.
+      alpha: data exponent (2 alpha > 1); beta: target exponent.
+      d: model size (keyword-only). v: modes summed (keyword-only).
 
     Returns:
-      scalar risk (MSE/2).
+      scalar risk (MSE/2; units of the target variance).
     """
     _check(alpha, beta)
     check_range("alpha", 2 * alpha, lo=1.0, lo_open=True)
@@ -136,24 +150,58 @@ def plrf_problem(w, alpha, beta):
     """``(lam_K, c0, sigma2)`` of one W draw in the eigenbasis of ``K = W^T D W``.
 
     ``c0_k = (theta* . q_k)^2`` for theta_0 = 0, ``theta* = K^-1 W^T D b``; ``sigma2 = 2 P*`` is
-    the MSE of the best predictor (the irreducible error acts as independent Gaussian noise).
+    the MSE of the best predictor (the irreducible error acts as independent Gaussian noise;
+    Paquette et al. 2024, Sec. 2, the PLRF risk ``(1/2)|D^(1/2)(W theta - b)|^2``).
 
     Args:
-      w: embedding ``[v, d]``. alpha, beta: PLRF exponents.
+      w: embedding ``[v, d]`` (``W_ij ~ N(0, 1/d)``). alpha, beta: PLRF exponents.
 
     Returns:
-      ``(lam_K [d], c0 [d], sigma2)``.
+      ``(lam_K [d], c0 [d], sigma2)``: eigenvalues of K (units of the input variance), squared
+      initial errors per mode, and the irreducible MSE (units of the MSE).
     """
-    v = w.shape[0]
-    dg, w2 = plrf_spectrum(alpha, beta, v)
-    b = jnp.sqrt(w2)
+    _check(alpha, beta)
+    emb = plrf_embedding(w, alpha)
+    return (emb.lam,) + _target(emb, beta)
+
+
+class Embedding(NamedTuple):
+    """The beta-independent part of one PLRF draw (:func:`plrf_embedding`)."""
+
+    w: jnp.ndarray     # [v, d] embedding W
+    dg: jnp.ndarray    # [v] input spectrum j^-2 alpha
+    lam: jnp.ndarray   # [d] eigenvalues of K = W^T D W
+    q: jnp.ndarray     # [d, d] eigenvectors of K (columns)
+
+
+def plrf_embedding(w, alpha) -> Embedding:
+    """The eigendecomposition of ``K = W^T D W``, shared by every target exponent beta.
+
+    ``K`` depends on ``W`` and alpha only (``D = diag(j^-2 alpha)``, Paquette et al. 2024,
+    Sec. 2), so a sweep over beta needs one ``eigh`` of it (:func:`plrf_sgd_risk_betas`).
+
+    Args:
+      w: embedding ``[v, d]``. alpha: data exponent (> 0).
+
+    Returns:
+      :class:`Embedding` ``(w, dg [v], lam [d], q [d, d])``.
+    """
+    check_range("alpha", alpha, lo=0.0, lo_open=True)
+    dg = power_law(int(w.shape[0]), 2.0 * as_float(alpha))
     k = w.T @ (dg[:, None] * w)
-    rhs = w.T @ (dg * b)
     lam, q = jnp.linalg.eigh(k)
+    return Embedding(w, dg, lam, q)
+
+
+def _target(emb: Embedding, beta):
+    """``(c0 [d], sigma2)`` of target exponent beta on a decomposed embedding (O(v d + d^2))."""
+    w, dg, lam, q = emb
+    b = jnp.sqrt(power_law(int(w.shape[0]), 2.0 * as_float(beta)))
+    rhs = w.T @ (dg * b)
     coef = (q.T @ rhs) / lam                   # theta* in the eigenbasis
     theta = q @ coef
     resid = w @ theta - b
-    return lam, coef ** 2, jnp.sum(dg * resid * resid)
+    return coef ** 2, jnp.sum(dg * resid * resid)
 
 
 def plrf_sgd_risk(w, alpha, beta, lr_scale, batch: int, t):
@@ -161,7 +209,9 @@ def plrf_sgd_risk(w, alpha, beta, lr_scale, batch: int, t):
 
     Batch-mean one-pass SGD from theta_0 = 0 on the least-squares problem of :func:`plrf_problem`,
     by the closed form :func:`scalesim.theory.linear_sgd.sgd_risk_at` (one ``eigh`` of the
-    recursion matrix).
+    recursion matrix); the deterministic-equivalent SGD risk of Paquette et al. 2024 (Sec. 3,
+    their Volterra equation) conditional on W. For several beta on the same W use
+    :func:`plrf_sgd_risk_betas` (both eigendecompositions shared).
 
     Args:
       w: embedding ``[v, d]``. alpha, beta: PLRF exponents.
@@ -170,12 +220,44 @@ def plrf_sgd_risk(w, alpha, beta, lr_scale, batch: int, t):
       t: step counts (array).
 
     Returns:
-      ``(risk [t.shape], lr, kernel_norm)``; SGD is stable when ``kernel_norm < 1``.
+      ``(risk [t.shape], lr, kernel_norm)``: risk in units of the MSE/2, lr in units of
+      ``1/lam_K``; SGD is stable when ``kernel_norm < 1``.
     """
     lam, c0, sigma2 = plrf_problem(w, alpha, beta)
     lr = lr_scale / jnp.sum(lam)
     risk = 0.5 * linear_sgd.sgd_risk_at(lam, c0, lr, batch, sigma2, t)
     return risk, lr, linear_sgd.kernel_norm(lam, lr, batch)
+
+
+def plrf_sgd_risk_betas(w, alpha, betas, lr_scale, batch: int, t):
+    """:func:`plrf_sgd_risk` for several target exponents on one W: two ``eigh`` in all.
+
+    ``K = W^T D W`` and the SGD recursion matrix (hence lr and the kernel norm) do not depend on
+    beta (Paquette et al. 2024, Sec. 2-3); only ``c0`` and the irreducible error do. So the
+    eigendecompositions of K (:func:`plrf_embedding`) and of the recursion matrix
+    (:func:`scalesim.theory.linear_sgd.sgd_risk_at_many`) are computed once and every beta
+    costs O(v d + d^2 + d |t|). Equal to per-beta :func:`plrf_sgd_risk` calls to round-off.
+
+    Args:
+      w: embedding ``[v, d]``. alpha: data exponent.
+      betas: target exponents ``[n]`` (concrete values are validated with alpha).
+      lr_scale: learning rate in units of ``1 / tr(K)``.
+      batch: batch size B (static).
+      t: step counts (array).
+
+    Returns:
+      ``(risk [n, *t.shape], lr, kernel_norm)``: risk in units of the MSE/2; lr and the kernel
+      norm are shared by every beta.
+    """
+    betas = as_float(betas)
+    if is_concrete(alpha, betas):
+        for beta in np.atleast_1d(np.asarray(betas)):
+            _check(alpha, float(beta))
+    emb = plrf_embedding(w, alpha)
+    c0, sigma2 = jax.vmap(lambda beta: _target(emb, beta))(betas)
+    lr = lr_scale / jnp.sum(emb.lam)
+    risk = 0.5 * linear_sgd.sgd_risk_at_many(emb.lam, c0, lr, batch, sigma2, t)
+    return risk, lr, linear_sgd.kernel_norm(emb.lam, lr, batch)
 
 
 # --------------------------------------------------------------------------- phases
@@ -272,3 +354,8 @@ def compute_optimal_exponents(alpha: float, beta: float) -> ComputeOptimal:
         xi = 1.0 / (2 - 2 * alpha + 4 * alpha**2 / (2 * alpha + 2 * beta - 1))
         return ComputeOptimal(phase, xi, 2 * alpha * xi, "quoted", ())
     return ComputeOptimal(phase, float("nan"), float("nan"), "open", ())
+
+
+# the fitted compute-optimal exponents live in a private module; its public names are re-exported here
+from ._plrf_fit import (ComputeOptimalFit, compute_grid, compute_optimal_fit, compute_optimal_fits,  # noqa: E402
+                        compute_optimal_frontier, frontier_slopes, frontier_window)

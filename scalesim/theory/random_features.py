@@ -6,7 +6,10 @@ Power laws are ``lam_k = k^-b`` and ``w2_k lam_k = k^-a`` (:func:`power_law_spec
 
 Sizes: ``n_features`` (N, the random-feature count; Bahri's P, Maloney's N, Paquette's d) and
 ``n_samples`` (P, the training-set size; Bahri's D, Maloney's T). Either may be ``inf`` (KRR is
-``n_features=inf``; the approximation floor is ``n_samples=inf``). Internally the theory is
+``n_features=inf``; the approximation floor is ``n_samples=inf``). Sizes, the ridge and the
+noise are keyword-only in every function (``rf_error(lam, w2, n_features=N, n_samples=P,
+ridge=r)``): N and P enter asymmetrically for anisotropic targets, so a positional (N, P) vs
+(P, N) swap would be silent; a positional size raises ``TypeError``. Internally the theory is
 written in the inverse sizes ``1/N`` and ``1/P``, which makes the ``N, P -> inf`` limits regular
 points and gives the variance-limited coefficients of Bahri et al. as derivatives at ``1/N = 0``
 (:func:`variance_limited_coefficients`).
@@ -138,7 +141,7 @@ def _check_sizes(n_features, n_samples, ridge, sigma2=0.0):
             raise ValueError("ridge must be > 0 when n_features and n_samples are both infinite")
 
 
-def rf_kappa(lam, n_features, n_samples, ridge):
+def rf_kappa(lam, *, n_features, n_samples, ridge):
     """Renormalised ridge ``kappa_2`` of linear random-feature ridge regression.
 
     Solves ``kappa2 (1 - df1(kappa2)/P)(1 - df1(kappa2)/N) = ridge`` on the branch
@@ -149,9 +152,9 @@ def rf_kappa(lam, n_features, n_samples, ridge):
 
     Args:
       lam: eigenvalues ``[S]`` (> 0).
-      n_features: N (> 0, may be inf).
-      n_samples: P (> 0, may be inf; not both inf at ridge 0).
-      ridge: ridge penalty (>= 0, units of ``lam``).
+      n_features: N, the random-feature count (keyword-only; > 0, may be inf).
+      n_samples: P, the training-set size (keyword-only; > 0, may be inf; not both inf at ridge 0).
+      ridge: ridge penalty (keyword-only; >= 0, units of ``lam``).
 
     Returns:
       scalar ``kappa_2`` (units of ``lam``); differentiable (implicit function theorem).
@@ -160,7 +163,7 @@ def rf_kappa(lam, n_features, n_samples, ridge):
     return kappa_inv(as_float(lam), _inv(n_features), _inv(n_samples), as_float(ridge))
 
 
-def rf_error(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
+def rf_error(lam, w2, *, n_features, n_samples, ridge, sigma2=0.0):
     """Test MSE (label noise included) of linear random-feature ridge regression.
 
     ``E_g = [rho kappa2^2 sum w2 lam/(lam+kappa2)^2 + (1-rho) kappa2 tf(kappa2) + sigma2] / (1-gamma1)``
@@ -173,10 +176,10 @@ def rf_error(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
     Args:
       lam: eigenvalues ``[S]`` (> 0).
       w2: squared target coefficients ``[S]`` (>= 0).
-      n_features: N (> 0, may be inf).
-      n_samples: P (> 0, may be inf; not both inf at ridge 0).
-      ridge: ridge penalty (>= 0, units of ``lam``).
-      sigma2: label-noise variance (>= 0).
+      n_features: N, the random-feature count (keyword-only; > 0, may be inf).
+      n_samples: P, the training-set size (keyword-only; > 0, may be inf; not both inf at ridge 0).
+      ridge: ridge penalty (keyword-only; >= 0, units of ``lam``).
+      sigma2: label-noise variance (keyword-only; >= 0, units of ``w2 * lam``).
 
     Returns:
       scalar expected test MSE (units of ``w2 * lam``).
@@ -186,22 +189,23 @@ def rf_error(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
                         as_float(sigma2))
 
 
-def krr_error(lam, w2, n_samples, ridge, sigma2=0.0):
+def krr_error(lam, w2, *, n_samples, ridge, sigma2=0.0):
     """KRR / linear ridge test MSE ``(kappa^2 sum w2 lam/(lam+kappa)^2 + sigma2)/(1 - df2/P)``.
 
     Bordelon, Canatar & Pehlevan 2020 (arXiv 2002.02561), Eq. for E_g; Canatar, Bordelon &
     Pehlevan 2021 with label noise. Equal to :func:`rf_error` at ``n_features = inf``.
 
     Args:
-      lam, w2, n_samples, ridge, sigma2: as in :func:`rf_error`.
+      lam, w2: as in :func:`rf_error`.
+      n_samples, ridge, sigma2: keyword-only, as in :func:`rf_error`.
 
     Returns:
-      scalar expected test MSE.
+      scalar expected test MSE (units of ``w2 * lam``).
     """
-    return rf_error(lam, w2, jnp.inf, n_samples, ridge, sigma2)
+    return rf_error(lam, w2, n_features=jnp.inf, n_samples=n_samples, ridge=ridge, sigma2=sigma2)
 
 
-def rf_error_grid(lam, w2, n_features, n_samples, ridge, sigma2=0.0, *, method="table", n_table=2048):
+def rf_error_grid(lam, w2, *, n_features, n_samples, ridge, sigma2=0.0, method="table", n_table=2048):
     """:func:`rf_error` on broadcast arrays of (N, P, ridge, sigma2) in one jitted call.
 
     ``method="table"`` (default) tabulates the spectral moments once on ``n_table`` log-kappa
@@ -211,13 +215,14 @@ def rf_error_grid(lam, w2, n_features, n_samples, ridge, sigma2=0.0, *, method="
 
     Args:
       lam, w2: spectrum and target, ``[S]``.
-      n_features, n_samples, ridge, sigma2: arrays (or scalars) that broadcast together;
-        ridgeless points need ``min(N, P) < S``.
+      n_features, n_samples, ridge, sigma2: keyword-only arrays (or scalars) of N, P, the
+        ridge and the noise variance that broadcast together; ridgeless points need
+        ``min(N, P) < S``.
       method: ``"table"`` or ``"exact"``.
       n_table: table nodes (>= 16).
 
     Returns:
-      expected test MSE with the broadcast shape.
+      expected test MSE with the broadcast shape (units of ``w2 * lam``).
     """
     _check_sizes(n_features, n_samples, ridge, sigma2)
     check_choice("method", method, ("table", "exact"))
@@ -231,7 +236,7 @@ def rf_error_grid(lam, w2, n_features, n_samples, ridge, sigma2=0.0, *, method="
     return out.reshape(n.shape)
 
 
-def variance_limited_coefficients(lam, w2, n_features, n_samples, ridge, sigma2=0.0):
+def variance_limited_coefficients(lam, w2, *, n_features, n_samples, ridge, sigma2=0.0):
     """Bahri et al. (arXiv 2102.06701, Sec. 2.1) variance-limited corrections, as exact derivatives.
 
     ``E_g(N, P) = E_g(inf, P) + c_N / N + O(N^-2)`` (at fixed P) and
@@ -240,8 +245,9 @@ def variance_limited_coefficients(lam, w2, n_features, n_samples, ridge, sigma2=
     second coefficient is ``N * L(N)`` (the expansion of ``1/(1 - N/P)``).
 
     Args:
-      lam, w2, ridge, sigma2: as in :func:`rf_error`.
-      n_features: the fixed N of ``c_P``; n_samples: the fixed P of ``c_N``.
+      lam, w2: as in :func:`rf_error`; ridge, sigma2: keyword-only, as in :func:`rf_error`.
+      n_features: the fixed N of ``c_P`` (keyword-only); n_samples: the fixed P of ``c_N``
+        (keyword-only).
 
     Returns:
       ``(c_N, c_P)`` (units of the MSE times a size).
@@ -254,7 +260,7 @@ def variance_limited_coefficients(lam, w2, n_features, n_samples, ridge, sigma2=
     return c_n, c_p
 
 
-def maloney_closed_form(n_features, n_samples, alpha, *, w2=1.0, lam_plus=1.0):
+def maloney_closed_form(alpha, *, n_features, n_samples, w2=1.0, lam_plus=1.0):
     """Maloney, Roberts & Sully (arXiv 2210.16859) ridgeless linear-RF loss for 1 << N, T << M.
 
     ``L(N, T) = w2 lam_+ c^(1+alpha) min(N,T)^-alpha / (1 - min/max)`` with
@@ -263,7 +269,8 @@ def maloney_closed_form(n_features, n_samples, alpha, *, w2=1.0, lam_plus=1.0):
     the deterministic equivalent to ~1%, tested). Symmetric in N <-> T.
 
     Args:
-      n_features: N (> 0). n_samples: T (> 0). alpha: spectral exponent (> 0).
+      alpha: spectral exponent (> 0).
+      n_features: N (keyword-only; > 0). n_samples: T (keyword-only; > 0).
       w2: teacher power per mode; lam_plus: the largest eigenvalue.
 
     Returns:
