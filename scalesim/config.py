@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any
 
-from .validate import parse_number
+from .validate import BOOL_WORDS, parse_number
 
 __all__ = [
     "stable_id",
@@ -108,10 +108,8 @@ def _parse(text: str, typ, name: str):
             raise ValueError(f"--set {name}: expected a comma-separated list; got {text!r}")
         return tuple(_parse(p, elem, name) for p in parts)
     if typ is bool:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
+        if text.lower() in BOOL_WORDS:
+            return BOOL_WORDS[text.lower()]
         raise ValueError(f"--set {name}: expected true/false; got {text!r}")
     if typ is int:
         return parse_number(text, f"--set {name}", integer=True)

@@ -10,7 +10,7 @@ it with the memory this process can use (:func:`scalesim.memory.free_bytes`; ove
 A point whose ensemble does not fit at once but whose members fit in chunks runs chunked
 (``max_members="auto"``, bit-identical results; see :func:`scalesim.engine.member_chunking`).
 Genuinely large runs that the estimate refuses wrongly can skip the check with
-``--set preflight=off`` (the estimate is then only printed when it exceeds a limit).
+``--set preflight=off``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from .engine import CHUNK_MIN
 from .memory import format_bytes
+from .validate import BOOL_WORDS
 
-__all__ = ["Cost", "MAX_DAYS", "CHUNK_FLOOR", "ensemble_cost", "needed_bytes", "flop_limit", "check_point",
+__all__ = ["Cost", "MAX_DAYS", "ensemble_cost", "needed_bytes", "flop_limit", "check_point",
            "check_preflight"]
 
 MAX_DAYS = 30  # a sweep point that would run longer than this even at an optimistic rate is refused
-CHUNK_FLOOR = 16  # the smallest member chunk the engine runs (scalesim.engine.CHUNK_MIN)
 # Optimistic sustained FLOP/s: accelerators 1e15 (bf16-class peak of a current GPU/TPU chip); a CPU
 # core 1e11 (above the fp32 AVX-512 FMA peak of one core), so a refused point is out of reach.
 _RATE = {"cpu_core": 1e11, "accelerator": 1e15}
@@ -72,7 +73,7 @@ def ensemble_cost(members: int, member_values: int, fixed_values: int = 0, flops
 
 def needed_bytes(cost: Cost, max_members=None) -> int:
     """Peak bytes with ``max_members`` members live (``None``: all; ``"auto"``: the engine's floor)."""
-    live = cost.members if max_members is None else min(cost.members, CHUNK_FLOOR if max_members == "auto" else max_members)
+    live = cost.members if max_members is None else min(cost.members, CHUNK_MIN if max_members == "auto" else max_members)
     return cost.fixed_bytes + cost.member_bytes * live + cost.kept_bytes * cost.members
 
 
@@ -130,14 +131,13 @@ def check_point(cost: Cost, label: str, available: int, max_members=None, max_fl
                          f"a genuinely large run)")
     return chosen
 
+
 def check_preflight(value) -> bool:
     """Parse the ``preflight`` execution setting (``on``/``off``, ``true``/``false``, ``1``/``0``)."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in ("on", "true", "1", "yes"):
-        return True
-    if text in ("off", "false", "0", "no"):
-        return False
+    parsed = BOOL_WORDS.get(str(value).strip().lower())
+    if parsed is not None:
+        return parsed
     raise ValueError(f"preflight must be on or off; got {value!r}")
 

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_TOLERANCE",
     "SEED_LIMIT",
     "DECIMAL",
+    "BOOL_WORDS",
     "parse_number",
 ]
 
@@ -142,6 +143,8 @@ def check_unique(name: str, values) -> None:
         raise ValueError(f"{name} must not repeat values; got {values!r}")
 
 
+# words accepted for a true/false setting (lower case)
+BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 DECIMAL = re.compile(  # plain ASCII decimal notation, the only number syntax accepted from text
     r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 

@@ -12,6 +12,7 @@ import dataclasses
 import warnings
 
 from ..fit.records import comparison
+from ..preflight import Cost, ensemble_cost
 from ..validate import check_positive_ints, check_range
 
 PAPERS = ("sorscher2022beyond",)
@@ -54,3 +55,21 @@ def nan_record(name, theory_value, note, **extra):
     """A point that cannot be compared (agrees False), with a warning naming it."""
     warnings.warn(f"{name}: {note}", stacklevel=3)
     return comparison(name, float("nan"), (float("nan"),) * 2, theory_value, note=note, **extra)
+
+
+def problems_cost(s, problems: int) -> Cost:
+    """Pre-flight estimate of a pruning simulation: per problem (float64, all at once) the unpruned
+    sample [alpha n / f_min, n] and the n x n solves of the max-margin fit on the kept alpha n
+    examples.
+
+    Args:
+      s: settings with ``n``, ``alpha_prune`` and ``fs``.
+      problems: max-margin problems solved together.
+
+    Returns:
+      The :class:`scalesim.preflight.Cost`.
+    """
+    kept = int(s.alpha_prune * s.n) + 1
+    total = int(kept / min(s.fs)) + 1
+    per = total * s.n + 4 * s.n * s.n + 2 * total
+    return ensemble_cost(1, 0, per * problems, problems * (2 * total * s.n + 200 * kept * s.n * s.n))

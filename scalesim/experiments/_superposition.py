@@ -20,6 +20,7 @@ from ..fit.powerlaw import bootstrap_exponent, fit_power_law
 from ..models import superposition as sp
 from ..models._geometry import overlap_stats
 from ..optim import LiuAdamW
+from ..preflight import Cost, ensemble_cost
 from ..rng import root_key
 from ..validate import MAX_STEPS, check_int, check_positive_ints, check_range, check_resamples, check_seed, check_tolerance
 
@@ -120,12 +121,10 @@ def width_sweep(s) -> list:
     return [WidthPoint((int(m),)) for m in s.ms]
 
 
-def width_cost(p, s, n_x: int) -> "Cost":
+def width_cost(p, s, n_x: int) -> Cost:
     """Pre-flight estimate of a width point: per member the [m, n] weights with AdamW state, a
     batch of n features in and out, and the [batch, m] hidden layer (float32); ``n_x`` alphas or
     densities per γ and seed."""
-    from ..preflight import ensemble_cost
-
     m = max(p.ms)
     members = len(p.ms) * n_x * len(s.gammas) * s.seeds
     per = 4 * m * s.n + 4 * s.n + 3 * s.batch * s.n + 2 * s.batch * m

@@ -23,9 +23,9 @@ from ..simulator import run_simulator
 from ..stats import mean_ci
 from ..theory import perceptron as theory
 from ..validate import check_positive_ints, check_range, check_seed
-from ._pruning import PAPERS, check_fs, check_seeds, law, nan_record
+from ._pruning import PAPERS, check_fs, check_seeds, law, nan_record, problems_cost
 from .base import Experiment
-from ..preflight import Cost, ensemble_cost
+from ..preflight import Cost
 
 __all__ = ["EXPERIMENT", "ProtoSettings", "SepPoint", "settings", "sweep", "run_point", "summarize", "plot"]
 
@@ -144,13 +144,8 @@ def plot(runs, s: ProtoSettings, records: list[dict]):
 
 
 def cost(p: SepPoint, s: ProtoSettings) -> Cost:
-    """Pre-flight estimate: per problem (float64, all at once) the unpruned sample [alpha n / f, n] and
-    the n x n solves of the max-margin fit on the kept alpha n examples."""
-    kept = int(s.alpha_prune * s.n) + 1
-    total = int(kept / min(s.fs)) + 1
-    members = len(s.fs) * s.seeds
-    per = total * s.n + 4 * s.n * s.n + 2 * total
-    return ensemble_cost(1, 0, per * members, members * (2 * total * s.n + 200 * kept * s.n * s.n))
+    """Pre-flight estimate (:func:`._pruning.problems_cost`): one problem per f and seed."""
+    return problems_cost(s, len(s.fs) * s.seeds)
 
 
 EXPERIMENT = Experiment(

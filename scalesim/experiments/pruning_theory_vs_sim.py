@@ -23,9 +23,9 @@ from ..simulator import run_simulator
 from ..stats import t_quantile, t_within
 from ..theory import perceptron as theory
 from ..validate import check_choice, check_positive_ints, check_range, check_seed
-from ._pruning import PAPERS, ThetaPoint, check_fs, check_seeds, check_thetas, nan_record
+from ._pruning import PAPERS, ThetaPoint, check_fs, check_seeds, check_thetas, nan_record, problems_cost
 from .base import Experiment
-from ..preflight import Cost, ensemble_cost
+from ..preflight import Cost
 
 __all__ = ["EXPERIMENT", "SimSettings", "settings", "sweep", "run_point", "summarize", "plot"]
 
@@ -173,13 +173,8 @@ def plot(runs, s: SimSettings, records: list[dict]):
 
 
 def cost(p: ThetaPoint, s: SimSettings) -> Cost:
-    """Pre-flight estimate: per problem (float64, all at once) the unpruned sample [alpha n / f, n] and
-    the n x n solves of the max-margin fit on the kept alpha n examples."""
-    kept = int(s.alpha_prune * s.n) + 1
-    total = int(kept / min(s.fs)) + 1
-    members = len(s.fs) * len(s.modes) * s.seeds
-    per = total * s.n + 4 * s.n * s.n + 2 * total
-    return ensemble_cost(1, 0, per * members, members * (2 * total * s.n + 200 * kept * s.n * s.n))
+    """Pre-flight estimate (:func:`._pruning.problems_cost`): one problem per f, mode and seed."""
+    return problems_cost(s, len(s.fs) * len(s.modes) * s.seeds)
 
 
 EXPERIMENT = Experiment(
