@@ -89,6 +89,53 @@ BIBTEX: dict[str, str] = {
   journal = {arXiv preprint arXiv:2404.10102},
   year = {2024}
 }""",
+    "michaud2023quantization": """@inproceedings{michaud2023quantization,
+  title = {The Quantization Model of Neural Scaling},
+  author = {Michaud, Eric J. and Liu, Ziming and Girit, Uzay and Tegmark, Max},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year = {2023},
+  note = {arXiv:2303.13506}
+}""",
+    "nam2024exactly": """@inproceedings{nam2024exactly,
+  title = {An exactly solvable model for emergence and scaling laws in the multitask sparse parity problem},
+  author = {Nam, Yoonsoo and Fonseca, Nayara and Lee, Seok Hyeong and Mingard, Chris and Louis, Ard A.},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year = {2024},
+  note = {arXiv:2404.17563}
+}""",
+    "schaeffer2023mirage": """@inproceedings{schaeffer2023mirage,
+  title = {Are Emergent Abilities of Large Language Models a Mirage?},
+  author = {Schaeffer, Rylan and Miranda, Brando and Koyejo, Sanmi},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year = {2023},
+  note = {arXiv:2304.15004}
+}""",
+    "hu2024passuntil": """@inproceedings{hu2024passuntil,
+  title = {Predicting Emergent Abilities with Infinite Resolution Evaluation},
+  author = {Hu, Shengding and others},
+  booktitle = {International Conference on Learning Representations},
+  year = {2024},
+  note = {arXiv:2310.03262}
+}""",
+    "chen2021evaluating": """@article{chen2021evaluating,
+  title = {Evaluating Large Language Models Trained on Code},
+  author = {Chen, Mark and Tworek, Jerry and Jun, Heewoo and Yuan, Qiming and others},
+  journal = {arXiv preprint arXiv:2107.03374},
+  year = {2021}
+}""",
+    "brown2024monkeys": """@article{brown2024monkeys,
+  title = {Large Language Monkeys: Scaling Inference Compute with Repeated Sampling},
+  author = {Brown, Bradley and Juravsky, Jordan and Ehrlich, Ryan and Clark, Ronald and Le, Quoc V. and R{\\'e}, Christopher and Mirhoseini, Azalia},
+  journal = {arXiv preprint arXiv:2407.21787},
+  year = {2024}
+}""",
+    "schaeffer2025monkeys": """@inproceedings{schaeffer2025monkeys,
+  title = {How Do Large Language Monkeys Get Their Power (Laws)?},
+  author = {Schaeffer, Rylan and Kazdan, Joshua and others},
+  booktitle = {International Conference on Machine Learning},
+  year = {2025},
+  note = {arXiv:2502.17578}
+}""",
 }
 
 
