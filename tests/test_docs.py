@@ -46,3 +46,36 @@ def test_public_fit_functions_have_args_and_returns():
             if "Returns:" not in doc or (inspect.signature(f).parameters and "Args:" not in doc):
                 missing.append(f"{f.__module__}.{name}")
     assert not missing, f"no Args/Returns in {missing}"
+
+
+def _reproductions_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reproductions", PKG.parent / "tools" / "reproductions.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_reproductions_page_has_a_section_per_experiment():
+    """docs/reproductions.md has a heading and a generated block for every registered experiment."""
+    from scalesim.experiments import REGISTRY
+
+    tool = _reproductions_tool()
+    page = (PKG.parent / "docs" / "reproductions.md").read_text()
+    assert tool.check(page, list(REGISTRY)) == []
+    assert tool.check(page, [*REGISTRY, "no-such-experiment"]) != []
+    for link in re.findall(r"\]\((figures/[^)]+)\)", page):
+        assert (PKG.parent / "docs" / link).is_file(), link
+
+
+def test_records_table_in_markdown_marks_missing_estimates():
+    from scalesim.fit.records import format_table
+
+    recs = [{"quantity": "a|b", "measured": None, "ci": [None, None], "theory": 1.0, "agrees": False},
+            {"quantity": "c", "measured": 0.5, "ci": [0.25, 0.75], "theory": 0.5, "agrees": True}]
+    lines = format_table(recs, markdown=True).splitlines()
+    assert lines[0] == "| quantity | measured | 95% CI | theory | agrees |"
+    assert lines[2] == "| a\\|b | n/a | [n/a, n/a] | 1 | NO |"
+    assert lines[3] == "| c | 0.5 | [0.25, 0.75] | 0.5 | yes |"
+    assert "n/a" in format_table(recs[:1])

@@ -64,27 +64,31 @@ def diverged_note(n_bad: int, n_total: int, need: int = 1, unit: str = "members"
             f"{int(need)} needed: no estimate")
 
 
-def format_table(records: list[dict]) -> str:
-    """Plain-text table of records.
+def _num(x) -> str:
+    return "n/a" if x is None or x != x else f"{x:.4g}"
+
+
+def format_table(records: list[dict], *, markdown: bool = False) -> str:
+    """Table of records, plain text or Markdown.
 
     Args:
-      records: :func:`comparison` records.
+      records: :func:`comparison` records (``measured``/``ci`` may be ``None`` or NaN when no
+        estimate exists; they print as ``n/a``).
+      markdown: a GitHub-flavoured Markdown table instead of aligned plain-text columns.
 
     Returns:
-      Aligned columns quantity, measured, 95% CI, theory, agrees (``NO`` marks disagreement).
+      Columns quantity, measured, 95% CI, theory, agrees (``NO`` marks disagreement).
     """
     rows = [("quantity", "measured", "95% CI", "theory", "agrees")]
     for r in records:
-        lo, hi = r["ci"]
-        rows.append(
-            (
-                str(r["quantity"]),
-                f"{r['measured']:.4g}",
-                f"[{lo:.4g}, {hi:.4g}]",
-                f"{r['theory']:.4g}",
-                "yes" if r["agrees"] else "NO",
-            )
-        )
+        lo, hi = r["ci"] if r.get("ci") is not None else (None, None)
+        rows.append((str(r["quantity"]), _num(r["measured"]), f"[{_num(lo)}, {_num(hi)}]", _num(r["theory"]),
+                     "yes" if r["agrees"] else "NO"))
+    if markdown:
+        esc = [tuple(c.replace("|", "\\|") for c in row) for row in rows]
+        lines = ["| " + " | ".join(row) + " |" for row in esc]
+        lines.insert(1, "|" + "---|" * 5)
+        return "\n".join(lines)
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
