@@ -95,3 +95,18 @@ def test_load_results_reads_the_store_without_rerunning(tmp_path):
     got = load_results(exp, tmp_path)
     assert got.records == [dict(r) for r in recs] or [r["quantity"] for r in got.records] == [r["quantity"] for r in recs]
     assert len(got.runs) == len(exp.sweep(got.settings))
+
+
+def test_load_results_prefers_a_stored_full_run_when_asked(tmp_path):
+    """quick=None reads the full run when one is stored, else the quick run."""
+    from scalesim.experiments.base import load_results, run_experiment
+    from scalesim.registry import experiment
+
+    exp = experiment("pruning-frontier")
+    run_experiment(exp, tmp_path / "pruning-frontier-quick", quick=True, progress=False, stream=None)
+    assert load_results(exp, tmp_path, quick=None).settings == exp.settings(True)
+    # a "full" store: the full settings with one theta (cheap), written where the full run lives
+    run_experiment(exp, tmp_path / "pruning-frontier", quick=False, progress=False, stream=None,
+                   overrides={"thetas_deg": "0", "n_alpha": "3", "n_f": "4"})
+    got = load_results(exp, tmp_path, quick=None)
+    assert got.out == tmp_path / "pruning-frontier" and got.settings.thetas_deg == (0.0,)

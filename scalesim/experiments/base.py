@@ -328,15 +328,18 @@ class StoredResults:
     out: Path
 
 
-def load_results(exp: Experiment, results=None, *, quick: bool = True, run_missing: bool = False) -> StoredResults:
+def load_results(exp: Experiment, results=None, *, quick: bool | None = True,
+                 run_missing: bool = False) -> StoredResults:
     """Read an experiment's runs and ``summary.json`` from the store, without retraining.
 
     Args:
       exp: the registered experiment (``scalesim.registry.experiment(name)``).
       results: the results root (default ``results``); the run directory is
         ``results/NAME`` or ``results/NAME-quick``.
-      quick: read the quick run (``NAME-quick``) or the full one.
-      run_missing: when the store lacks the run, run it (quick mode only) instead of raising.
+      quick: read the quick run (``NAME-quick``) or the full one (``NAME``); ``None`` reads the
+        full run when a finished one is stored and the quick run otherwise.
+      run_missing: when the store lacks the quick run it reads, run it instead of raising (full
+        runs are never started here).
 
     Returns:
       :class:`StoredResults` with the settings the run used (from ``experiment.json``), its
@@ -345,7 +348,10 @@ def load_results(exp: Experiment, results=None, *, quick: bool = True, run_missi
     Raises:
       FileNotFoundError: the run is missing or unfinished (and ``run_missing`` is off).
     """
-    out = (Path("results") if results is None else Path(results)) / (f"{exp.name}-quick" if quick else exp.name)
+    root = Path("results") if results is None else Path(results)
+    if quick is None:
+        quick = not (root / exp.name / "summary.json").is_file()
+    out = root / (f"{exp.name}-quick" if quick else exp.name)
     meta = out / "experiment.json"
     if not (out / "summary.json").is_file() or not meta.is_file():
         if not (run_missing and quick):
