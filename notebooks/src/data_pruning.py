@@ -2,9 +2,9 @@
 # # Data pruning beyond power laws (Sorscher et al. 2022): perceptron theory and simulation
 #
 # Reads the stored results of `pruning-theory-vs-sim` and `pruning-frontier` (run directories under
-# `results/`, or `$SCALESIM_RESULTS`). With `SCALESIM_QUICK=1` and no stored results the quick
-# variants are run first; otherwise run `scalesim run pruning-theory-vs-sim` and
-# `scalesim run pruning-frontier` beforehand.
+# `results/`, or `$SCALESIM_RESULTS`): the full runs (`scalesim run NAME`) where they are stored,
+# else the quick runs, which are created when missing. `SCALESIM_QUICK=1` forces the quick runs,
+# `SCALESIM_QUICK=0` the full ones.
 #
 # Setup: teacher T, Gaussian inputs, labels sign(T·x); a probe at angle θ to T ranks the data by
 # |J_probe·x|; keep-hard keeps the fraction f with the smallest |field|, keep-easy the largest; a
@@ -23,21 +23,17 @@ while not (root / "scalesim").is_dir() and root != root.parent:
     root = root.parent
 os.chdir(root)
 
-from scalesim.experiments.base import run_experiment
+from scalesim import load_results
 from scalesim.experiments import pruning_frontier, pruning_prototypes, pruning_theory_vs_sim
-from scalesim.store import load_runs, load_summary
 
-QUICK = os.environ.get("SCALESIM_QUICK", "0") == "1"
+QUICK = {"1": True, "0": False}.get(os.environ.get("SCALESIM_QUICK", ""))  # None: full run if stored
 BASE = Path(os.environ.get("SCALESIM_RESULTS", "results"))
 
 
 def stored(exp):
-    out = BASE / (f"{exp.name}-quick" if QUICK else exp.name)
-    if not (out / "summary.json").is_file():
-        if not QUICK:
-            raise FileNotFoundError(f"{out}: run `scalesim run {exp.name}` first")
-        run_experiment(exp, out, quick=True, progress=False)
-    return load_runs(out), load_summary(out), exp.settings(QUICK)
+    got = load_results(exp, BASE, quick=QUICK, run_missing=QUICK is not False)
+    print(f"{exp.name}: {got.out}")
+    return got.runs, got.records, got.settings
 
 
 sim_runs, sim_summary, ss = stored(pruning_theory_vs_sim.EXPERIMENT)

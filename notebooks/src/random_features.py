@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Random features: Bahri et al.'s four regimes and Paquette et al.'s compute-optimal phases
 #
-# Reads the run stores of `scalesim run bahri-regimes` and `scalesim run rf-compute-optimal` (never retrains to plot). With `SCALESIM_QUICK=1` (the default here) a missing quick run is created first; with `SCALESIM_QUICK=0` run the full experiments beforehand.
+# Reads the run stores of `scalesim run bahri-regimes` and `scalesim run rf-compute-optimal` (never retrains to plot). The full runs are read where they are stored, else the quick runs (created when missing); `SCALESIM_QUICK=1` forces the quick runs, `SCALESIM_QUICK=0` the full ones.
 #
 # * **Bahri, Dyer, Kaplan, Lee & Sharma 2021** (arXiv 2102.06701, Fig. 2a analogue): linear random-feature teacher-student model, spectrum $\lambda_k = k^{-(1+\alpha_K)}$, isotropic teacher. Variance-limited $L - L_\infty \propto 1/x$ and resolution-limited $L \propto x^{-\alpha_K}$, in data $D$ and in model size $N$; theory = the linear-RF deterministic equivalent (`scalesim.theory.random_features.rf_error`).
 # * **Paquette, Paquette, Xiao & Pennington 2024** (arXiv 2405.15074): power-law random features (PLRF) trained by one-pass SGD; compute $f = d\,B\,t$; compute-optimal frontier $P^*(f) \sim f^{-\eta}$, $d^*(f) \sim f^{\xi}$ at phase points Ia, II, III. Theory = the exact expected SGD risk of the same embedding draws (`scalesim.theory.plrf.plrf_sgd_risk`) and the asymptotic exponents (`scalesim.theory.plrf.compute_optimal_exponents`); `scalesim.theory.plrf.compute_optimal_fit` fits the same finite-ladder exponents from the exact risk alone, without simulating SGD.
@@ -13,33 +13,22 @@ from pathlib import Path
 import jax
 
 jax.config.update("jax_enable_x64", True)
-QUICK = os.environ.get("SCALESIM_QUICK", "1") == "1"
+QUICK = {"1": True, "0": False}.get(os.environ.get("SCALESIM_QUICK", ""))  # None: full run if stored
 RESULTS = Path(os.environ.get("SCALESIM_RESULTS", "../results"))
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from scalesim.config import from_dict
-from scalesim.experiments import REGISTRY, run_experiment
-from scalesim.experiments.base import point_id
+from scalesim import experiment, load_results
 from scalesim.fit.records import format_table
-from scalesim.store import load_run, load_summary, read_json, run_dir
 
 
 def stored(name):
-    """(settings, runs of the stored sweep, summary records); a missing quick run is created."""
-    exp = REGISTRY[name]
-    out = RESULTS / (f"{name}-quick" if QUICK else name)
-    if not (out / "summary.json").exists():
-        if not QUICK:
-            raise RuntimeError(f"no results in {out}: run `scalesim run {name}` first")
-        with open(os.devnull, "w") as quiet:
-            run_experiment(exp, out, quick=True, progress=False, stream=quiet)
-    meta = read_json(out / "experiment.json")
-    s = from_dict(type(exp.settings(QUICK)), meta["settings"])
-    runs = [load_run(run_dir(out, point_id(p, s))) for p in exp.sweep(s)]
-    return s, runs, load_summary(out)
+    """(settings, runs of the stored sweep, summary records)."""
+    got = load_results(experiment(name), RESULTS, quick=QUICK, run_missing=QUICK is not False)
+    print(f"{name}: {got.out}")
+    return got.settings, got.runs, got.records
 
 # %% [markdown]
 # ## 1. Bahri et al. Fig. 2a: the four scaling regimes

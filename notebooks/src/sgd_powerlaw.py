@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Online SGD on power-law linear regression
 #
-# Reads the run store of `scalesim run sgd-powerlaw` (never retrains to plot). With `SCALESIM_QUICK=1` (the default here) a missing quick run is created first.
+# Reads the run store of `scalesim run sgd-powerlaw` (never retrains to plot). The full run is read where it is stored, else the quick run (created when missing); `SCALESIM_QUICK=1` forces the quick run, `SCALESIM_QUICK=0` the full one.
 #
 # Theory: the exact per-mode SGD recursion (Bordelon & Pehlevan 2022; `scalesim.theory.linear_sgd`) and the time-limited exponent $(a-1)/b$ (Paquette et al. 2024, $F_{pp}$; Bordelon, Atanasov & Pehlevan 2024).
 
@@ -12,20 +12,15 @@ from pathlib import Path
 import jax
 
 jax.config.update("jax_enable_x64", True)
-QUICK = os.environ.get("SCALESIM_QUICK", "1") == "1"
+QUICK = {"1": True, "0": False}.get(os.environ.get("SCALESIM_QUICK", ""))  # None: full run if stored
 RESULTS = Path(os.environ.get("SCALESIM_RESULTS", "../results"))
 
 # %%
-from scalesim.experiments import REGISTRY, run_experiment
-from scalesim.store import load_runs, load_summary
+from scalesim import experiment, load_results
 
-OUT = RESULTS / ("sgd-powerlaw-quick" if QUICK else "sgd-powerlaw")
-if not (OUT / "summary.json").exists():
-    if not QUICK:
-        raise RuntimeError(f"no results in {OUT}: run `scalesim run sgd-powerlaw` first")
-    run_experiment(REGISTRY["sgd-powerlaw"], OUT, quick=True, progress=False)
-runs = load_runs(OUT)
-summary = load_summary(OUT)
+got = load_results(experiment("sgd-powerlaw"), RESULTS, quick=QUICK, run_missing=QUICK is not False)
+runs, summary = got.runs, got.records
+print(got.out)
 print(len(runs), "points;", sum(r["agrees"] for r in summary), "of", len(summary), "records agree with theory")
 
 # %% [markdown]

@@ -2,9 +2,9 @@
 # # Superposition scaling (Liu, Liu & Gore 2025) and the Elhage 2-feature phase diagram
 #
 # Reads the stored results of `superposition-grid` and `elhage-phase` (run directories under
-# `$SCALESIM_RESULTS`, default `results/`).  In quick mode (`SCALESIM_QUICK=1`, the default) missing
-# quick runs are created first; with `SCALESIM_QUICK=0` run `scalesim run superposition-grid` and
-# `scalesim run elhage-phase` beforehand.
+# `$SCALESIM_RESULTS`, default `results/`): the full runs where they are stored, else the quick runs
+# (created when missing). `SCALESIM_QUICK=1` forces the quick runs; with `SCALESIM_QUICK=0` run
+# `scalesim run superposition-grid` and `scalesim run elhage-phase` beforehand.
 #
 # Conventions: the data exponent α is the paper's (p_i ∝ i^-α; the authors' code calls α − 1 `alpha`);
 # losses are the paper's, summed over features; γ is the signed weight decay (γ > 0 weak, γ < 0 strong
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import jax
 
 jax.config.update("jax_enable_x64", True)
-QUICK = os.environ.get("SCALESIM_QUICK", "1") == "1"
+QUICK = {"1": True, "0": False}.get(os.environ.get("SCALESIM_QUICK", ""))  # None: full run if stored
 RESULTS = Path(os.environ.get("SCALESIM_RESULTS", "../results")).resolve()  # relative to notebooks/
 root = Path.cwd()
 while not (root / "scalesim").is_dir() and root != root.parent:
@@ -33,7 +33,7 @@ from scalesim.experiments import superposition_grid as E
 from scalesim.theory import elhage as the
 from scalesim.theory import superposition as th
 
-grid = load_results(experiment("superposition-grid"), RESULTS, quick=QUICK, run_missing=QUICK)
+grid = load_results(experiment("superposition-grid"), RESULTS, quick=QUICK, run_missing=QUICK is not False)
 grid_runs, grid_summary, gs = grid.runs, grid.records, grid.settings
 ms, T = E.table(grid_runs)
 print(f"n = {gs.n}, widths {ms.astype(int).tolist()}, gammas {list(gs.gammas)}, alphas {list(gs.alphas)}, "
@@ -134,7 +134,7 @@ plt.show()
 # dedicated s/3 − s²/4).  Right: phase of the lowest-loss trained model at each grid point.
 
 # %%
-el = load_results(experiment("elhage-phase"), RESULTS, quick=QUICK, run_missing=QUICK)
+el = load_results(experiment("elhage-phase"), RESULTS, quick=QUICK, run_missing=QUICK is not False)
 el_runs, el_summary, es = el.runs, el.records, el.settings
 fig = EL.plot(el_runs, es, el_summary)
 plt.show()
