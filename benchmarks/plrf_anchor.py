@@ -53,21 +53,24 @@ def ladder_risks(args, dims, f, log=print):
                seed=args.seed, f=f.tolist())
     out, seconds = {}, {}
     for d in dims:
-        n = int(np.clip(args.draw_budget // d, args.min_draws, args.max_draws))
+        n = args.draws_at.get(d, int(np.clip(args.draw_budget // d, args.min_draws, args.max_draws)))
         path = Path(args.out) / f"risk_d{d}.npz"
+        have, spent = np.zeros((0, f.size)), 0.0
         if path.exists():
             z = np.load(path)
-            if json.loads(str(z["key"])) == key and z["risk"].shape[0] >= n:
-                out[d], seconds[d] = z["risk"][:n], float(z["seconds"])
-                log(f"d={d}: {n} draws (cached, {seconds[d]:.0f} s)")
-                continue
-        t0 = time.perf_counter()
-        r = plrf.exact_risk_draws(args.alpha, (args.beta,), d, f, lr_scale=args.lr_scale, batch=1,
-                                  v_ratio=args.v_ratio, members=np.arange(n), draw=draw)[:, 0]
-        seconds[d] = time.perf_counter() - t0
-        np.savez(path, risk=r, key=json.dumps(key), seconds=seconds[d])
-        out[d] = r
-        log(f"d={d}: {n} draws, {seconds[d]:.1f} s")
+            if json.loads(str(z["key"])) == key:          # same settings: reuse (and extend) its draws
+                have, spent = z["risk"], float(z["seconds"])
+        if len(have) < n:
+            t0 = time.perf_counter()
+            r = plrf.exact_risk_draws(args.alpha, (args.beta,), d, f, lr_scale=args.lr_scale, batch=1,
+                                      v_ratio=args.v_ratio, members=np.arange(len(have), n), draw=draw)[:, 0]
+            spent += time.perf_counter() - t0
+            have = np.concatenate([have, r])
+            np.savez(path, risk=have, key=json.dumps(key), seconds=spent)
+            log(f"d={d}: {len(have)} draws, {spent:.1f} s")
+        else:
+            log(f"d={d}: {len(have)} draws (cached, {spent:.0f} s)")
+        out[d], seconds[d] = have, spent                   # every cached draw is used
     return out, seconds
 
 
@@ -94,26 +97,31 @@ def main():
     ap.add_argument("--f-max", type=float, default=2e8, help="largest compute f = d B t")
     ap.add_argument("--n-compute", type=int, default=72, help="points of the geometric compute grid")
     ap.add_argument("--t-min", type=float, default=30, help="steps of the smallest size at the first grid point")
+    ap.add_argument("--grid-dim", type=int, default=None,
+                    help="size whose t-min steps start the compute grid (default: min of --dims); fix it to "
+                         "fill the cache of part of the ladder in a separate process")
     ap.add_argument("--lr-scale", type=float, default=0.5)
     ap.add_argument("--v-ratio", type=int, default=10)
     ap.add_argument("--draw-budget", type=int, default=16384, help="draws per size = budget // d, clipped")
     ap.add_argument("--min-draws", type=int, default=4)
     ap.add_argument("--max-draws", type=int, default=256)
+    ap.add_argument("--draws-at", default="", help="per-size draw counts overriding the budget, e.g. 4096:1")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--local", type=int, default=13, help="grid points per local-exponent sub-window")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    args.draws_at = {int(k): int(v) for k, v in (x.split(":") for x in args.draws_at.split(",") if x)}
     Path(args.out).mkdir(parents=True, exist_ok=True)
     dims = tuple(int(x) for x in args.dims.split(","))
     co = plrf.compute_optimal_exponents(args.alpha, args.beta)
-    f = plrf.compute_grid(min(dims), 1, args.t_min, args.f_max, args.n_compute)
+    f = plrf.compute_grid(args.grid_dim or min(dims), 1, args.t_min, args.f_max, args.n_compute)
     print(f"alpha={args.alpha} beta={args.beta}: {co.phase} (asymptotic xi={co.xi:.4f}, eta={co.eta:.4f}); "
           f"dims={dims}, f in [{f[0]:.3g}, {f[-1]:.3g}] ({f.size} points)", flush=True)
     t0 = time.perf_counter()
     risks, seconds = ladder_risks(args, dims, f, log=lambda m: print(m, flush=True))
     mean = np.stack([risks[d].mean(0) for d in dims])
-    win = plrf.frontier_window(dims, mean)
+    win = plrf.frontier_window(dims, mean) if len(dims) >= 3 else np.zeros(f.size, bool)
     if win.sum() < args.local:
         raise SystemExit(f"only {int(win.sum())} compute points with an interior optimum: raise f_max or the ladder")
     boot = boot_means(risks, dims, args.n_boot, args.seed)
@@ -139,7 +147,7 @@ def main():
         "f_grid": [float(f[0]), float(f[-1]), int(f.size)],
         "window": whole["f_window"], "d_star_range": [float(np.exp(ld[win].min())), float(np.exp(ld[win].max()))],
         "whole_window": whole, "top_decade": top_fit, "local": local,
-        "settings": {k: v for k, v in vars(args).items() if k not in ("out", "dims")},
+        "settings": {k: (str(v) if k == "draws_at" else v) for k, v in vars(args).items() if k not in ("out", "dims")},
         "ci": "95% percentile bootstrap over W draws, resampled independently per size",
         "wall_seconds_this_run": wall,
     }
