@@ -141,3 +141,18 @@ def test_fitted_eta_approaches_the_asymptote_as_dims_grow():
         assert fit.phase == "Ia" and fit.asymptotic_eta == pytest.approx(co.eta) and fit.n_window >= 10
         gaps.append(co.eta - fit.eta)
     assert gaps[0] > gaps[1] > gaps[2] > 0, gaps
+
+
+def test_exact_risk_draws_are_the_per_draw_curves_that_compute_optimal_fit_averages():
+    """``exact_risk_draws`` (per-draw exact risk, for bootstraps over W) averages to the fit's risk;
+    NaN exactly where a size has t < 1 step on the compute grid."""
+    dims = (8, 16, 32)
+    fit = plrf.compute_optimal_fit(1.0, 0.75, dims, f_max=3e3, draws=3, n_compute=16, t_min=2)
+    draw = plrf.nested_draw(0, 10)
+    per = [plrf.exact_risk_draws(1.0, (0.75,), d, fit.f, lr_scale=0.5, batch=1, v_ratio=10,
+                                 members=np.arange(3), draw=draw)[:, 0] for d in dims]
+    np.testing.assert_allclose(np.stack([p.mean(0) for p in per]), fit.risk, rtol=1e-12)
+    for d, p in zip(dims, per):
+        assert p.shape == (3, fit.f.size)
+        assert np.array_equal(np.isnan(p[0]), fit.f / d < 1)
+        assert np.nanmax(np.abs(p[0] / p[1] - 1)) > 1e-3     # distinct W draws

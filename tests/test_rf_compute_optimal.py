@@ -41,7 +41,6 @@ def test_frontier_marks_missing_sizes_and_clips_to_the_ladder():
 
 @pytest.mark.parametrize("kwargs, field", [
     (dict(alphas=(0.4,), betas=(0.3,)), "alphas"),         # 2 alpha <= 1: not Ia/II/III
-    (dict(alphas=(1.0,), betas=(0.5,)), "betas"),          # on the Ia/II boundary
     (dict(alphas=(1.0, 1.0), betas=(0.3,)), "alphas and betas"),
     (dict(dims=(16, 32)), "dims"), (dict(dims=(32, 16, 64)), "dims"),
     (dict(v_ratio=1), "v_ratio"), (dict(seeds=1), "seeds"), (dict(lr_scale=2.5), "lr_scale"),
@@ -50,6 +49,31 @@ def test_frontier_marks_missing_sizes_and_clips_to_the_ladder():
 def test_invalid_settings_raise_value_error(kwargs, field):
     with pytest.raises(ValueError, match=field):
         E.Settings(**kwargs)
+
+
+@pytest.mark.parametrize("alpha, beta, label", [(1.0, 0.5, "Ia/II boundary"), (0.7, 0.7, "II/III boundary")])
+def test_boundary_points_are_accepted_and_labelled_as_boundaries(alpha, beta, label):
+    s = E.Settings(alphas=(alpha,), betas=(beta,))
+    assert s.phases == ((alpha, beta),) and len(E.sweep(s)) == len(s.dims)
+    assert plrf.compute_optimal_exponents(alpha, beta).phase == label
+
+
+@pytest.mark.slow
+def test_ii_iii_boundary_run_labels_records_and_agrees_with_exact_risk(tmp_path):
+    """A small simulated run at Paquette et al.'s alpha = beta = 0.7 (II/III boundary): records
+    are named and marked as boundary points, and the simulated fit agrees with the exact risk
+    of the same W draws (the experiment's own criterion)."""
+    out = tmp_path / "b"
+    run_experiment(REGISTRY["rf-compute-optimal"], out, quick=True, progress=False,
+                   overrides={"alphas": "0.7", "betas": "0.7"})
+    records = {r["quantity"]: r for r in json.loads((out / "summary.json").read_text())}
+    for name, asym in (("eta", 1 - 1 / 2.8), ("xi", 0.5)):
+        r = records[f"{name}[II/III boundary: alpha=0.7 beta=0.7]"]
+        assert r["phase"] == "II/III boundary" and r["asymptotic_status"] == "boundary"
+        assert r["asymptotic"] == pytest.approx(asym) and "common limit" in r["note"]
+        assert r["n_window"] >= 3 and r["agrees"], r
+    ratios = [r for q, r in records.items() if q.startswith("sim_over_theory")]
+    assert len(ratios) == 4 and all(r["agrees"] for r in ratios), ratios
 
 
 def test_invalid_override_raises_before_anything_is_written(tmp_path):

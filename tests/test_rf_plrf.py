@@ -37,6 +37,39 @@ def test_phase_boundaries_are_continuous():
     assert np.isnan(plrf.compute_optimal_exponents(0.4, 0.8).xi)
 
 
+@pytest.mark.parametrize("alpha", [0.6, 0.7, 1.0, 1.6])
+def test_boundary_points_are_labelled_and_equal_both_neighbouring_limits(alpha):
+    """On 2 beta = 1 and beta = alpha (2 alpha > 1) the exponents are the limits of both phases'
+    formulas from either side (to 1e-6 at a 1e-8 offset), the label names the boundary, and the
+    closed forms hold: II/III xi = 1/2, eta = 1 - 1/(4 alpha); Ia/II xi = 1/(2 alpha + 1),
+    eta = 2 alpha / (2 alpha + 1)."""
+    for beta, label, (xi, eta) in ((0.5, "Ia/II boundary", (1 / (2 * alpha + 1), 2 * alpha / (2 * alpha + 1))),
+                                   (alpha, "II/III boundary", (0.5, 1 - 1 / (4 * alpha)))):
+        on = plrf.compute_optimal_exponents(alpha, beta)
+        assert on.phase == plrf.paquette_phase(alpha, beta) == label and on.status == "boundary"
+        sides = [plrf.compute_optimal_exponents(alpha, beta + s) for s in (-1e-8, 1e-8)]
+        assert tuple(c.phase for c in sides) == plrf.BOUNDARIES[label]
+        for c in sides:
+            assert c.status == "derived"
+            assert on.xi == pytest.approx(c.xi, abs=1e-6) and on.eta == pytest.approx(c.eta, abs=1e-6)
+        assert on.xi == pytest.approx(xi, abs=1e-12) and on.eta == pytest.approx(eta, abs=1e-12)
+        # the terms of both neighbouring balances are listed
+        assert {t[0] for t in on.terms} == {n for c in sides for n, _, _ in c.terms}
+        pred = plrf.exponents(alpha=alpha, beta=beta)
+        assert pred["eta"].value == on.eta and pred["xi"].value == on.xi
+        assert pred["eta"].valid_when.startswith(f"{label} (not a phase)")
+        assert "continuity" in pred["eta"].valid_when
+
+
+def test_boundary_label_tolerance_and_paquette_anchor():
+    """Paquette et al.'s example alpha = beta = 0.7 is a II/III boundary point (eta = 9/14)."""
+    co = plrf.compute_optimal_exponents(0.7, 0.7)
+    assert co.phase == "II/III boundary" and co.eta == pytest.approx(9 / 14) and co.xi == pytest.approx(0.5)
+    assert plrf.paquette_phase(0.1 * 7, 0.7) == "II/III boundary"     # 0.7000000000000001
+    assert plrf.paquette_phase(0.7, 0.7 + 1e-9) == "III" and plrf.paquette_phase(0.7, 0.7 - 1e-9) == "II"
+    assert plrf.paquette_phase(0.4, 0.5) == "IV"       # 2 alpha < 1: no derived boundary there
+
+
 def test_f0_matches_mean_irreducible_risk_of_w_draws():
     cfg = mplrf.Config(alpha=1.0, beta=0.7, v=800, d=80)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(1), i))(jnp.arange(16))

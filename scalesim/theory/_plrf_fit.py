@@ -26,7 +26,7 @@ from scalesim.precision import as_float
 from scalesim.validate import check_positive_ints, check_range, check_seed, check_unique
 
 __all__ = ["compute_grid", "compute_optimal_frontier", "frontier_window", "frontier_slopes",
-           "ComputeOptimalFit", "compute_optimal_fit", "compute_optimal_fits"]
+           "ComputeOptimalFit", "exact_risk_draws", "nested_draw", "compute_optimal_fit", "compute_optimal_fits"]
 
 _MAX_ELEMENTS = 2**25   # W elements per vmapped chunk of draws (256 MiB in float64)
 
@@ -178,10 +178,67 @@ def _nested_w(seed: int, members, v: int, d: int) -> np.ndarray:
     return out / math.sqrt(d)
 
 
+def nested_draw(seed: int, v_ratio: int) -> Callable:
+    """The default embedding draws of :func:`compute_optimal_fit`: ``draw(d, members) -> W``.
+
+    Nested across sizes (common random numbers): size d's member i is the leading
+    ``(v_ratio d) x d`` block of one standard-normal stream per (seed, member, column), over
+    sqrt(d) (``W_ij ~ N(0, 1/d)``, Paquette et al. 2024, Sec. 2).
+
+    Args:
+      seed: seed of the draws. v_ratio: ``v = v_ratio d``.
+
+    Returns:
+      ``draw(d, members) -> W [len(members), v_ratio d, d]`` (float64 numpy).
+    """
+    return lambda d, members: _nested_w(seed, members, v_ratio * d, d)
+
+
 @partial(jax.jit, static_argnames=("batch",))
 def _exact_risk(ws, alpha, betas, lr_scale, batch: int, t):
     from .plrf import plrf_sgd_risk_betas
     return jax.vmap(lambda w: plrf_sgd_risk_betas(w, alpha, betas, lr_scale, batch, t))(ws)
+
+
+def exact_risk_draws(alpha: float, betas: Sequence[float], d: int, f, *, lr_scale: float, batch: int,
+                     v_ratio: int, members, draw: Callable) -> np.ndarray:
+    """Exact expected SGD risk of each drawn embedding of size d on a compute grid.
+
+    The per-draw curves that :func:`compute_optimal_fits` averages (and that a bootstrap over
+    draws resamples): :func:`scalesim.theory.plrf.plrf_sgd_risk_betas` at steps ``t = f/(d B)``
+    (Paquette et al. 2024, Sec. 3, conditional on W), in chunks of draws of at most
+    ``2^25`` W elements.
+
+    Args:
+      alpha: data exponent; betas: target exponents (validated by the caller).
+      d: model size (parameters). f: compute grid ``[n_f]`` (parameter-samples).
+      lr_scale: learning rate in units of ``1/tr(K)``; batch: batch size B.
+      v_ratio: ``v = v_ratio d`` rows of each W (sets the chunk of draws per call).
+      members: integer array of draw indices. draw: ``draw(d, members) -> W [n, v, d]``.
+
+    Returns:
+      risk (MSE/2) ``[len(members), len(betas), n_f]``; NaN where ``t < 1``.
+
+    Raises:
+      ValueError: SGD is unstable (kernel norm >= 1) for some draw.
+    """
+    f = np.asarray(f, float)
+    t = f / (d * batch)
+    ok = t >= 1.0                          # at least one step (all of t is evaluated: one
+                                           # compiled program per size, reused across calls)
+    members = np.asarray(members)
+    out = np.full((members.size, len(betas), f.size), np.nan)
+    chunk = max(1, min(members.size, _MAX_ELEMENTS // (v_ratio * d * d)))
+    for i0 in range(0, members.size, chunk):
+        ws = draw(d, members[i0:i0 + chunk])
+        r, _, knorm = _exact_risk(as_float(ws), as_float(alpha), as_float(betas), as_float(lr_scale),
+                                  int(batch), as_float(np.maximum(t, 1.0)))
+        knorm = np.asarray(knorm)
+        if np.any(~np.isfinite(knorm)) or np.any(knorm >= 1):
+            raise ValueError(f"lr_scale={lr_scale} is unstable at d={d}, B={batch}: "
+                             f"max ||K|| = {np.max(knorm):.3f} >= 1")
+        out[i0:i0 + ws.shape[0]][..., ok] = np.asarray(r)[..., ok]
+    return out
 
 
 def compute_optimal_fits(alpha: float, betas: Sequence[float], dims: Sequence[int], *, f_max: float,
@@ -222,26 +279,12 @@ def compute_optimal_fits(alpha: float, betas: Sequence[float], dims: Sequence[in
     check_positive_ints("draws", tuple(n_draws.values()))
     check_seed("seed", seed)
     if draw is None:
-        draw = lambda d, members: _nested_w(seed, members, v_ratio * d, d)
+        draw = nested_draw(seed, v_ratio)
     f = compute_grid(min(dims), batch, t_min, f_max, n_compute)
     risk = np.full((len(betas), len(dims), f.size), np.nan)
     for k, d in enumerate(dims):
-        t = f / (d * batch)
-        ok = t >= 1.0                          # at least one step (all of t is evaluated: one
-                                               # compiled program per size, reused across calls)
-        n = n_draws[d]
-        chunk = max(1, min(n, _MAX_ELEMENTS // (v_ratio * d * d)))
-        total = np.zeros((len(betas), f.size))
-        for i0 in range(0, n, chunk):
-            ws = draw(d, np.arange(i0, min(i0 + chunk, n)))
-            r, _, knorm = _exact_risk(as_float(ws), as_float(alpha), as_float(betas), as_float(lr_scale),
-                                      int(batch), as_float(np.maximum(t, 1.0)))
-            knorm = np.asarray(knorm)
-            if np.any(~np.isfinite(knorm)) or np.any(knorm >= 1):
-                raise ValueError(f"lr_scale={lr_scale} is unstable at d={d}, B={batch}: "
-                                 f"max ||K|| = {np.max(knorm):.3f} >= 1")
-            total += np.asarray(r).sum(0)
-        risk[:, k, ok] = total[:, ok] / n
+        risk[:, k] = exact_risk_draws(alpha, betas, d, f, lr_scale=lr_scale, batch=batch,
+                                      v_ratio=v_ratio, members=np.arange(n_draws[d]), draw=draw).mean(0)
     out = []
     for j, beta in enumerate(betas):
         co = plrf.compute_optimal_exponents(alpha, beta)

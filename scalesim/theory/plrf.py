@@ -40,9 +40,9 @@ from scalesim.validate import check_range, is_concrete
 
 __all__ = ["PAPERS", "exponents", "plrf_spectrum", "plrf_f0", "plrf_f0_continuum", "plrf_problem", "Embedding",
            "plrf_embedding", "plrf_sgd_risk", "plrf_sgd_risk_betas",
-           "paquette_phase", "ComputeOptimal", "balance_exponents", "loss_terms", "compute_optimal_exponents",
+           "paquette_phase", "BOUNDARIES", "ComputeOptimal", "balance_exponents", "loss_terms", "compute_optimal_exponents",
            "compute_grid", "compute_optimal_frontier", "frontier_window", "frontier_slopes", "ComputeOptimalFit",
-           "compute_optimal_fit", "compute_optimal_fits"]
+           "compute_optimal_fit", "compute_optimal_fits", "exact_risk_draws", "nested_draw"]
 
 PAPERS = ("paquette2024phases",)
 _PAQUETTE = "Paquette, Paquette, Xiao & Pennington 2024 (arXiv 2405.15074)"
@@ -64,7 +64,8 @@ def exponents(alpha: float | None = None, beta: float | None = None) -> dict[str
 
     Returns:
       name -> :class:`~scalesim.prediction.Prediction` (values from
-      :func:`compute_optimal_exponents`; NaN where the sources give none, phase IV):
+      :func:`compute_optimal_exponents`; NaN where the sources give none, phase IV; on the
+      Ia/II and II/III boundaries the common limit of both phases, declared as a boundary):
 
       - "xi": compute-optimal size ``d* ~ f^xi`` (``f = d B t``);
       - "eta": compute-optimal risk ``P* ~ f^-eta``;
@@ -76,9 +77,15 @@ def exponents(alpha: float | None = None, beta: float | None = None) -> dict[str
         raise ValueError("alpha and beta must be given together")
     co = compute_optimal_exponents(alpha, beta)
     params = {"alpha": alpha, "beta": beta}
-    how = {"derived": "balancing " + " and ".join(t[0] for t in co.terms) if co.terms else "",
-           "quoted": "quoted from the source (lr ~ 1/tr(D), v ~ d)", "open": "not known (phase IV)"}[co.status]
-    valid = f"phase {co.phase}, fixed batch, lr ~ 1/tr(K), f -> inf ({how})"
+    if co.status == "boundary":
+        a, b = BOUNDARIES[co.phase]
+        how = (f"common limit of phases {a} ({' vs '.join(_BALANCED[a])}) and {b} ({' vs '.join(_BALANCED[b])}), "
+               f"by continuity; up to logarithmic corrections")
+        valid = f"{co.phase} (not a phase), fixed batch, lr ~ 1/tr(K), f -> inf ({how})"
+    else:
+        how = {"derived": "balancing " + " and ".join(t[0] for t in co.terms) if co.terms else "",
+               "quoted": "quoted from the source (lr ~ 1/tr(D), v ~ d)", "open": "not known (phase IV)"}[co.status]
+        valid = f"phase {co.phase}, fixed batch, lr ~ 1/tr(K), f -> inf ({how})"
     out = {
         "xi": prediction(__name__, params, "xi", co.xi, "d* ~ f^xi", valid, f"{_PAQUETTE}, Table 2 / Sec. 3"),
         "eta": prediction(__name__, params, "eta", co.eta, "P*(f) ~ f^-eta", valid, f"{_PAQUETTE}, Table 2 / Sec. 3"),
@@ -86,7 +93,9 @@ def exponents(alpha: float | None = None, beta: float | None = None) -> dict[str
     if 2 * alpha > 1:
         p, _ = loss_terms(alpha, beta)["F0"]
         out["floor"] = prediction(__name__, params, "floor", p, "2 alpha - max(0, 1 - 2 beta)",
-                                  "2 alpha > 1, v/d -> inf, d -> inf", f"{_PAQUETTE}, F_0 asymptotics")
+                                  "2 alpha > 1, v/d -> inf, d -> inf" + (" (times log d on 2 beta = 1)"
+                                                                         if co.phase == "Ia/II boundary" else ""),
+                                  f"{_PAQUETTE}, F_0 asymptotics")
     return out
 
 
@@ -261,16 +270,37 @@ def plrf_sgd_risk_betas(w, alpha, betas, lr_scale, batch: int, t):
 
 
 # --------------------------------------------------------------------------- phases
+_BOUNDARY_TOL = 1e-12   # |beta - alpha|, |2 beta - 1| below this (relative) are on a boundary
+
+# the boundaries with 2 alpha > 1 where two derived phases meet, and the phases on either side
+BOUNDARIES = {"Ia/II boundary": ("Ia", "II"), "II/III boundary": ("II", "III")}
+
+
+def _on(x: float, y: float) -> bool:
+    return abs(x - y) <= _BOUNDARY_TOL * max(1.0, abs(x), abs(y))
+
+
 def paquette_phase(alpha: float, beta: float) -> str:
     """Phase of (alpha, beta) in Paquette et al. 2024's phase diagram (their Fig. 1).
+
+    Points on the two boundaries between derived phases (``2 alpha > 1``) are labelled as
+    boundaries, not as either phase: ``"Ia/II boundary"`` (``2 beta = 1``) and
+    ``"II/III boundary"`` (``beta = alpha``; Paquette et al.'s own compute-optimal example
+    ``alpha = beta = 0.7`` lies on it). Equality is to a relative 1e-12.
 
     Args:
       alpha, beta: PLRF exponents (``alpha + beta > 1/2``).
 
     Returns:
-      one of ``"Ia"``, ``"Ib"``, ``"Ic"``, ``"II"``, ``"III"``, ``"IV"``, ``"Ib/Ic-boundary"``.
+      one of ``"Ia"``, ``"Ib"``, ``"Ic"``, ``"II"``, ``"III"``, ``"IV"``, ``"Ib/Ic-boundary"``,
+      ``"Ia/II boundary"``, ``"II/III boundary"``.
     """
     _check(alpha, beta)
+    if 2 * alpha > 1:
+        if _on(2 * beta, 1.0):
+            return "Ia/II boundary"
+        if _on(beta, alpha):
+            return "II/III boundary"
     if 2 * beta < 1:
         if 2 * alpha > 1:
             return "Ia"
@@ -288,8 +318,9 @@ class ComputeOptimal(NamedTuple):
     phase: str
     xi: float        # d* ~ f^xi
     eta: float       # P*(f) ~ f^-eta
-    status: str      # "derived" (balance_exponents), "quoted" (the source's formula) or "open"
-    terms: tuple     # the two balanced terms (name, p, q) for derived phases
+    status: str      # "derived" (balance_exponents), "boundary" (common limit of the two
+                     # neighbouring derived phases), "quoted" (the source's formula) or "open"
+    terms: tuple     # the balanced terms (name, p, q): two for derived phases, three on a boundary
 
 
 def balance_exponents(term1, term2):
@@ -326,11 +357,22 @@ def loss_terms(alpha: float, beta: float) -> dict:
             "Fac": (1.0, 1 - 1 / (2 * alpha)), "Kpp": (0.0, 2 - 1 / (2 * alpha))}
 
 
+_BALANCED = {"Ia": ("Fpp", "F0"), "II": ("Fpp", "Fac"), "III": ("Kpp", "Fac")}
+
+
 def compute_optimal_exponents(alpha: float, beta: float) -> ComputeOptimal:
     """Compute-optimal (xi, eta) of PLRF + one-pass SGD at fixed batch (Paquette et al. 2024).
 
     Derived here (by :func:`balance_exponents` on :func:`loss_terms`): Ia (F_pp vs F_0),
     II (F_pp vs F_ac), III (K_pp vs F_ac) — continuous at 2 beta = 1 and beta = alpha.
+    On those two boundaries (``2 alpha > 1``; :func:`paquette_phase` labels them
+    ``"Ia/II boundary"``, ``"II/III boundary"``) the result is the common limit of both
+    neighbouring phases' formulas (status ``"boundary"``): at beta = alpha, F_pp and K_pp
+    decay alike and ``xi = 1/2``, ``eta = 1 - 1/(4 alpha)``; at 2 beta = 1, F_0 and F_ac give
+    the same balance with F_pp and ``xi = 1/(2 alpha + 1)``, ``eta = 2 alpha/(2 alpha + 1)``.
+    This is continuity, not a separate derivation: on a boundary two terms of the same order
+    add (and at 2 beta = 1 the F_0 and F_ac prefactors grow like ``log d``), so corrections are
+    at most logarithmic and finite-size drift is slow (Paquette et al. stress it).
     Quoted (assuming lr ~ 1/tr(D) and v ~ d; not re-derived here): Ib (xi = 1/2,
     eta = alpha + beta - 1/2) and Ic. Phase IV: not known from the sources (NaN).
     :func:`exponents` declares the result.
@@ -339,15 +381,22 @@ def compute_optimal_exponents(alpha: float, beta: float) -> ComputeOptimal:
       alpha, beta: PLRF exponents.
 
     Returns:
-      :class:`ComputeOptimal`.
+      :class:`ComputeOptimal`; on a boundary ``terms`` lists the terms of both neighbouring
+      balances (the shared one first).
     """
     phase = paquette_phase(alpha, beta)
     t = loss_terms(alpha, beta)
-    pairs = {"Ia": ("Fpp", "F0"), "II": ("Fpp", "Fac"), "III": ("Kpp", "Fac")}
-    if phase in pairs:
-        n1, n2 = pairs[phase]
+    if phase in _BALANCED:
+        n1, n2 = _BALANCED[phase]
         xi, eta = balance_exponents(t[n1], t[n2])
         return ComputeOptimal(phase, xi, eta, "derived", ((n1,) + t[n1], (n2,) + t[n2]))
+    if phase in BOUNDARIES:
+        pairs = [_BALANCED[p] for p in BOUNDARIES[phase]]
+        (xi, eta), (xi2, eta2) = (balance_exponents(t[a], t[b]) for a, b in pairs)
+        assert abs(xi - xi2) < 1e-9 and abs(eta - eta2) < 1e-9, (phase, xi, xi2, eta, eta2)
+        names = list(dict.fromkeys(n for pair in pairs for n in pair))
+        names.sort(key=lambda n: -sum(n in pair for pair in pairs))   # the shared term first
+        return ComputeOptimal(phase, xi, eta, "boundary", tuple((n,) + t[n] for n in names))
     if phase == "Ib":
         return ComputeOptimal(phase, 0.5, alpha + beta - 0.5, "quoted", ())
     if phase == "Ic":
@@ -358,4 +407,5 @@ def compute_optimal_exponents(alpha: float, beta: float) -> ComputeOptimal:
 
 # the fitted compute-optimal exponents live in a private module; its public names are re-exported here
 from ._plrf_fit import (ComputeOptimalFit, compute_grid, compute_optimal_fit, compute_optimal_fits,  # noqa: E402
-                        compute_optimal_frontier, frontier_slopes, frontier_window)
+                        compute_optimal_frontier, exact_risk_draws, frontier_slopes, frontier_window,
+                        nested_draw)
