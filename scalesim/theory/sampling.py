@@ -79,9 +79,15 @@ def log_fail(a, b, k, c=1.0):
       float array of the broadcast shape (exact for c = 1; quadrature otherwise, see module).
     """
     _check(a, b, c)
-    a, b, k, c = jnp.broadcast_arrays(as_float(a), as_float(b), as_float(k), as_float(c))
+    return _log_fail(*jnp.broadcast_arrays(as_float(a), as_float(b), as_float(k), as_float(c)))
+
+
+@jax.jit
+def _log_fail(a, b, k, c):
     norm = betaln(a, b)
-    closed = betaln(a, b + k) - norm
+    # c = 1: closed form; the zero-valued term carries d log F / dc = -k B(a+1, b+k-1)/B(a, b+k)
+    dlogf_dc = -k * jnp.exp(betaln(a + 1.0, b + k - 1.0) - betaln(a, b + k))
+    closed = betaln(a, b + k) - norm + (c - jax.lax.stop_gradient(c)) * dlogf_dc
     cs = jnp.where(c < 1.0, c, 0.5)      # the quadrature branch never sees c = 1 (no NaN gradients)
     half = jnp.log(0.5)
     # z = e^u in (0, 1/2]: integrand e^{a u} (1 - c e^u)^k (1 - e^u)^(b - 1)
@@ -150,12 +156,15 @@ def local_exponent(a, b, k, c=1.0, zero_mass=0.0):
     """
     _check(a, b, c, zero_mass)
     k = as_float(k)
+    return _local_exponent(as_float(a), as_float(b), jnp.log(k).ravel(), as_float(c), as_float(zero_mass)).reshape(k.shape)
 
-    def f(logk):
-        return jnp.log(neg_log_pass_at_k(a, b, jnp.exp(logk), c, zero_mass))
 
-    g = jax.vmap(jax.grad(f))(jnp.log(k).ravel())
-    return -g.reshape(k.shape)
+@jax.jit
+def _local_exponent(a, b, logk, c, zero_mass):
+    def f(lk):
+        return jnp.log(neg_log_pass_at_k(a, b, jnp.exp(lk), c, zero_mass))
+
+    return -jax.vmap(jax.grad(f))(logk)
 
 
 def window_slope(a, b, ks, c=1.0, zero_mass=0.0) -> float:
@@ -253,6 +262,7 @@ def exponents(a=None, b=None, c=1.0, zero_mass=0.0, ks=None, k=None, p=None, r=N
       - "passk_exponent": a (asymptotic, w = 0); "passk_prefactor": Gamma(a+b)/Gamma(b) c^-a;
       - "passk_window_slope": least-squares exponent of the exact curve at ``ks``;
       - "pass_at_k": exact pass_D@k at ``k``;
+      - "passuntil_rate": p (the pooled MLE, consistent under censoring);
       - "passuntil_unbiased": p (E[(r-1)/(K-1)], r >= 2); "passuntil_mle_mean": E[r/K];
       - "passuntil_censored": P(censored at k_max); "fixed_budget_zero": (1 - p)^n, the chance
         that n samples all fail (pass@1 reads 0);
@@ -280,6 +290,11 @@ def exponents(a=None, b=None, c=1.0, zero_mass=0.0, ks=None, k=None, p=None, r=N
         if k is not None:
             out["pass_at_k"] = pred("pass_at_k", float(pass_at_k(a, b, k, c, zero_mass)),
                                     "(1 - w)(1 - E[(1 - c z)^k])", "z ~ Beta(a, b)", f"{_POW}, Eq. 10")
+    if p is not None:
+        check_range("p", p, 0.0, 1.0, lo_open=True)
+        out["passuntil_rate"] = pred("passuntil_rate", p, "sum(successes) / sum(attempts) -> p",
+                                     "many instances; any cap (censored runs count their attempts)",
+                                     "Hu et al. 2024, Sec. 4.1 (censoring-aware MLE derived)")
     if p is not None and r is not None:
         if r >= 2:
             out["passuntil_unbiased"] = pred("passuntil_unbiased", p, "E[(r-1)/(K-1)] = p", "r >= 2, no cap",
