@@ -10,6 +10,7 @@ n samples; Chen et al. 2021). Inputs are NumPy arrays; results are Python floats
 
 from __future__ import annotations
 
+import functools
 import warnings
 from statistics import NormalDist
 
@@ -181,16 +182,19 @@ def pass_at_k_unbiased(successes, n: int, k):
         if kv.ndim > 1 or kv.size == 0 or np.any(kv != np.round(kv)) or np.any(kv < 1) or np.any(kv > n):
             raise ValueError(f"k must be integer(s) in [1, n={n}] (k <= n samples); got {k_in!r}")
     scalar = k.ndim == 0
+    out = _pass_at_k_unbiased(jnp.asarray(successes), jnp.atleast_1d(k), n)
+    return out[..., 0] if scalar else out
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _pass_at_k_unbiased(c, k, n: int):
     dt = jnp.result_type(float)
-    kf = jnp.atleast_1d(k).astype(dt)[:, None]                       # [K, 1]
+    kf = k.astype(dt)[:, None]                                        # [K, 1]
     j = jnp.arange(1, n + 1, dtype=dt)[None, :]                      # [1, n]
-    safe = jnp.where(j > kf, kf / j, 0.0)
-    terms = jnp.log1p(-safe)                                          # log(1 - k/j), 0 where j <= k
+    terms = jnp.log1p(-jnp.where(j > kf, kf / j, 0.0))                # log(1 - k/j), 0 where j <= k
     tail = jnp.cumsum(terms[:, ::-1], axis=1)[:, ::-1]               # [K, n]: sum over j >= m + 1
     tail = jnp.concatenate([tail, jnp.zeros_like(tail[:, :1])], axis=1)  # [K, n + 1], m = 0..n
-    c = jnp.asarray(successes)
     m = jnp.clip(n - jnp.round(c).astype(jnp.int32), 0, n)           # failures n - c
     log_fail = jnp.moveaxis(jnp.take(tail, m, axis=1), 0, -1)         # [..., K]
     kk = jnp.reshape(kf[:, 0], (1,) * m.ndim + (-1,))
-    out = jnp.where(m[..., None] >= kk, 0.0 - jnp.expm1(log_fail), 1.0)
-    return out[..., 0] if scalar else out
+    return jnp.where(m[..., None] >= kk, 0.0 - jnp.expm1(log_fail), 1.0)

@@ -285,25 +285,32 @@ def plot(runs, s: Settings, records: list[dict]):
         ax.title.set_fontsize(8)
         ax.legend(fontsize=6)
     ax = axes.flat[J]
+    names = ("fixed_budget_reads_zero", "passuntil_mle_mean", "passuntil_unbiased", "passuntil_pooled_mle")
+    ticks = ("fixed n: pass@1", "r/K", "(r-1)/(K-1)", "pooled MLE")
     for i, p in enumerate(s.pu_rates):
         col = COLORS[i % len(COLORS)]
-        sel = A["rate_index"] == i
-        K, succ, fixed = A["pu_attempts"][sel].ravel(), A["pu_successes"][sel].ravel(), A["pu_fixed"][sel].ravel()
-        ests = {"fixed n, pass@1": fixed / n, "r/K": s.pu_r / K, "pooled MLE": None}
-        if s.pu_r >= 2:
-            ests["(r-1)/(K-1)"] = (s.pu_r - 1) / (K - 1)
-        for x, (name, v) in enumerate(ests.items()):
-            if v is None:
-                m, e = succ.sum() / K.sum(), 0.0
-            else:
-                m, e = v.mean(), s.n_se * v.std(ddof=1) / np.sqrt(v.size)
-            floor = p / 100
-            ax.errorbar(x + 0.1 * i, max(m, floor), yerr=[[min(e, max(m, floor) - floor)], [e]],
-                        fmt="v" if m <= 0 else "o", color=col, label=f"p={p:g}" if x == 0 else None)
-        ax.axhline(p, color=col, lw=0.8, ls="--")
-    ax.set_xticks(range(len(ests)), list(ests), fontsize=7, rotation=20)
+        recs = {r["quantity"].split("[")[0]: r for r in records
+                if r["quantity"].split("[")[0] in names and f"[p={p:g} " in r["quantity"]}
+        floor = p / 100
+        for x, name in enumerate(names):
+            r = recs.get(name)
+            if r is None:        # heavy censoring: the uncensored estimators are not shown
+                continue
+            xx = x + 0.12 * i
+            if name == "fixed_budget_reads_zero":
+                m = r["fixed_budget_pass_at_1"]
+                ax.plot(xx, max(m, floor), "v" if m <= 0 else "s", color=col)
+                ax.annotate(f"{100 * r['measured']:.1f}% read 0", (xx, max(m, floor)), fontsize=6,
+                            xytext=(4, 4), textcoords="offset points")
+                continue
+            lo, hi = r["ci"]
+            ax.errorbar(xx, r["measured"], yerr=[[r["measured"] - max(lo, floor)], [hi - r["measured"]]], fmt="o",
+                        color=col, ms=4)
+            ax.plot(xx, r["theory"], "k_", ms=10)
+        ax.axhline(p, color=col, lw=0.8, ls="--", label=f"p={p:g}")
+    ax.set_xticks(range(len(ticks)), ticks, fontsize=7, rotation=20)
     ax.set(yscale="log", ylabel="estimated pass rate",
-           title=f"PassUntil r={s.pu_r}, K_max={s.pu_max:g} (dashed: truth; v: reads 0)")
+           title=f"PassUntil r={s.pu_r}, K_max={s.pu_max:g}: +-{s.n_se:g} SE, theory (-), v: reads 0")
     ax.title.set_fontsize(8)
     ax.legend(fontsize=7)
     for extra in axes.flat[J + 1:]:

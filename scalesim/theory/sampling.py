@@ -33,6 +33,8 @@ All functions are float64 under ``jax_enable_x64`` and differentiable in a, b, c
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -197,7 +199,11 @@ def passuntil_mle_mean(p, r: int):
     """
     check_range("p", p, 0.0, 1.0, lo_open=True)
     check_int("r", r, 1, 10**6)
-    p = as_float(p)
+    return _mle_mean(as_float(p), int(r))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _mle_mean(p, r: int):
     lo = jnp.log(p) - _DEPTH
     hi = jnp.zeros_like(lo)
 
