@@ -138,6 +138,9 @@ def asymptote(a, b, k, c=1.0):
     """Large-k form -log pass_D@k ~ Gamma(a + b)/Gamma(b) (c k)^-a (Schaeffer et al. 2025,
     Thm 3.1/3.2 for the scaled Beta; no point mass).
 
+    Args:
+      a, b: Beta shape (> 0). k: attempts (array). c: rate scale in (0, 1].
+
     Returns:
       float array of the broadcast shape.
     """
