@@ -25,6 +25,7 @@ from types import ModuleType
 from . import experiments as _experiments
 from .experiments import bahri_regimes as _x_bahri
 from .experiments import elhage_phase as _x_elhage_phase
+from .experiments import pass_at_k as _x_pass_at_k
 from .experiments import pruning_frontier as _x_pruning_frontier
 from .experiments import pruning_prototypes as _x_pruning_prototypes
 from .experiments import pruning_theory_vs_sim as _x_pruning_theory_vs_sim
@@ -44,6 +45,7 @@ from .models import rf_gd as _m_rf_gd
 from .models import rf_maloney as _m_rf_maloney
 from .models import rf_ridge as _m_rf_ridge
 from .models import rf_teacher_student as _m_rf_ts
+from .models import sampling as _m_sampling
 from .models import superposition as _m_sp
 from .models import teacher_student_mlp as _m_tsm
 from .theory import elhage as _t_elhage
@@ -52,6 +54,7 @@ from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
 from .theory import pruning_frontier as _t_pruning_frontier
 from .theory import random_features as _t_rf
+from .theory import sampling as _t_sampling
 from .theory import superposition as _t_sp
 from .theory import teacher_student_mlp as _t_tsm
 
@@ -106,6 +109,15 @@ FAMILIES: dict[str, Family] = {
             experiments=(_x_pruning_theory_vs_sim.EXPERIMENT, _x_pruning_frontier.EXPERIMENT,
                          _x_pruning_prototypes.EXPERIMENT),
             papers=("sorscher2022beyond",),
+        ),
+        Family(
+            name="emergence",
+            description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
+                        "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
+            models=(_m_sampling,),
+            theory=(_t_sampling,),
+            experiments=(_x_pass_at_k.EXPERIMENT,),
+            papers=("chen2021evaluating", "brown2024monkeys", "schaeffer2025monkeys", "hu2024passuntil"),
         ),
     )
 }

@@ -3,19 +3,25 @@
 One definition of each: :func:`resample_indices` (the bootstrap resampler), :func:`percentile_ci`
 (percentile bootstrap interval, Efron & Tibshirani 1993, Sec. 13.3), :func:`normal_quantile`,
 :func:`t_quantile` and :func:`t_within` (Student's t), :func:`mean_ci` (mean with a normal or t
-interval) and :func:`wilson_interval` (binomial proportion; Wilson 1927). Inputs are NumPy
-arrays; results are Python floats or NumPy arrays (float64).
+interval) and :func:`wilson_interval` (binomial proportion; Wilson 1927) and :func:`pass_at_k_unbiased` (the unbiased pass@k of a problem from
+n samples; Chen et al. 2021). Inputs are NumPy arrays; results are Python floats or NumPy arrays
+(float64), except :func:`pass_at_k_unbiased`, a JAX function usable inside compiled programs.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from statistics import NormalDist
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["resample_indices", "percentile_ci", "normal_quantile", "t_quantile", "t_within", "mean_ci", "wilson_interval"]
+from .validate import is_concrete
+
+__all__ = ["resample_indices", "percentile_ci", "normal_quantile", "t_quantile", "t_within", "mean_ci", "wilson_interval",
+           "pass_at_k_unbiased"]
 
 
 def resample_indices(n: int, n_boot: int, seed: int = 0) -> np.ndarray:
@@ -138,3 +144,57 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     c = (frac + z * z / (2 * n)) / (1 + z * z / n)
     h = z * np.sqrt(frac * (1 - frac) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(c - h), float(c + h)
+
+
+def pass_at_k_unbiased(successes, n: int, k):
+    """Unbiased pass@k of each problem from ``n`` samples of which ``successes`` are correct.
+
+    Chen et al. 2021, Eq. 1 (Brown et al. 2024, Eq. 1): ``1 - C(n - c, k) / C(n, k)``, evaluated
+    in its stable product form ``1 - prod_{j = n - c + 1}^{n} (1 - k / j)`` (``= 1`` when
+    ``n - c < k``) as ``-expm1`` of a sum of ``log1p`` terms: one reverse cumulative sum over
+    ``j`` per ``k`` serves every problem. Its mean over ``c ~ Bin(n, p)`` is exactly
+    ``1 - (1 - p)^k``; the plug-in ``1 - (1 - c/n)^k`` is biased low.
+
+    It lives here, not in :mod:`scalesim.fit`, because it is a statistic of samples (like
+    :func:`wilson_interval`) and this is the one helper module that models, theory, fits and
+    experiments may all import: a simulator calls it inside its compiled program, experiments
+    and metric helpers on stored counts. Pure JAX (jit/vmap-able in ``successes``; ``n`` and, for
+    the range check, ``k`` are concrete).
+
+    Args:
+      successes: correct samples per problem, any shape ``[...]``, integers in ``[0, n]`` (int or
+        float dtype).
+      n: samples per problem (Python int >= 1).
+      k: attempts, an integer or a 1-D array ``[K]`` of integers in ``[1, n]`` (``k <= n``:
+        the estimator is undefined beyond the samples drawn).
+
+    Returns:
+      float array ``[..., K]`` (``[...]`` for scalar ``k``) of pass@k estimates in [0, 1]
+      (float64 under ``jax_enable_x64``).
+    """
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be >= 1 samples; got {n}")
+    k_in = k
+    k = jnp.asarray(k)
+    if is_concrete(k_in):
+        kv = np.asarray(k_in, dtype=float)
+        if kv.ndim > 1 or kv.size == 0 or np.any(kv != np.round(kv)) or np.any(kv < 1) or np.any(kv > n):
+            raise ValueError(f"k must be integer(s) in [1, n={n}] (k <= n samples); got {k_in!r}")
+    scalar = k.ndim == 0
+    out = _pass_at_k_unbiased(jnp.asarray(successes), jnp.atleast_1d(k), n)
+    return out[..., 0] if scalar else out
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _pass_at_k_unbiased(c, k, n: int):
+    dt = jnp.result_type(float)
+    kf = k.astype(dt)[:, None]                                        # [K, 1]
+    j = jnp.arange(1, n + 1, dtype=dt)[None, :]                      # [1, n]
+    terms = jnp.log1p(-jnp.where(j > kf, kf / j, 0.0))                # log(1 - k/j), 0 where j <= k
+    tail = jnp.cumsum(terms[:, ::-1], axis=1)[:, ::-1]               # [K, n]: sum over j >= m + 1
+    tail = jnp.concatenate([tail, jnp.zeros_like(tail[:, :1])], axis=1)  # [K, n + 1], m = 0..n
+    m = jnp.clip(n - jnp.round(c).astype(jnp.int32), 0, n)           # failures n - c
+    log_fail = jnp.moveaxis(jnp.take(tail, m, axis=1), 0, -1)         # [..., K]
+    kk = jnp.reshape(kf[:, 0], (1,) * m.ndim + (-1,))
+    return jnp.where(m[..., None] >= kk, 0.0 - jnp.expm1(log_fail), 1.0)

@@ -105,10 +105,10 @@ def m4_predict(p: dict, x, n_bisect: int = 200) -> np.ndarray:
 
 
 def _bb_nll(t, args):
-    x, n = args
+    x, n, w = args
     a, b = jnp.exp(t[0]), jnp.exp(t[1])
     logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
-    return -jnp.mean(logc + betaln(x + a, n - x + b) - betaln(a, b))
+    return -jnp.sum(w * (logc + betaln(x + a, n - x + b) - betaln(a, b))) / jnp.sum(w)
 
 
 def fit_beta_binomial(successes, n) -> dict:
@@ -128,9 +128,16 @@ def fit_beta_binomial(successes, n) -> dict:
     n = np.broadcast_to(np.asarray(n, np.float64), x.shape)
     if x.ndim != 1 or len(x) < 2 or np.any(x < 0) or np.any(x > n) or np.any(n < 1):
         raise ValueError("successes: need >= 2 counts with 0 <= successes <= n, n >= 1")
+    # the likelihood depends on the problems only through the distinct (x, n) pairs and their
+    # multiplicities; padded (weight 0) to a power of two so that new data rarely recompiles
+    pairs, mult = np.unique(np.stack([x, n], 1), axis=0, return_counts=True)
+    size = 1 << int(np.ceil(np.log2(len(pairs))))
+    pad = size - len(pairs)
+    xu, nu = np.pad(pairs[:, 0], (0, pad)), np.pad(pairs[:, 1], (0, pad), constant_values=1.0)
+    wu = np.pad(mult.astype(np.float64), (0, pad))
     starts = np.log(np.array([[a, b] for a in (0.1, 0.5, 2.0) for b in (0.5, 2.0, 10.0)]))
     with jax.enable_x64(True):
-        res = minimize_batch(_bb_nll, jnp.asarray(starts), (jnp.asarray(x), jnp.asarray(n)),
+        res = minimize_batch(_bb_nll, jnp.asarray(starts), (jnp.asarray(xu), jnp.asarray(nu), jnp.asarray(wu)),
                              gtol=1e-10, ftol=1e-14, max_iter=2000)
     i = res.best()
     a, b = np.exp(res.x[i])
