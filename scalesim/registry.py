@@ -38,6 +38,7 @@ from .experiments import teacher_student_mlp as _x_tsm
 from .models import elhage as _m_elhage
 from .models import linear_sgd as _m_linear_sgd
 from .models import perceptron as _m_perceptron
+from .models import quanta as _m_quanta
 from .models import prototypes as _m_prototypes
 from .models import plrf as _m_plrf
 from .models import rf_gd as _m_rf_gd
@@ -106,6 +107,15 @@ FAMILIES: dict[str, Family] = {
             experiments=(_x_pruning_theory_vs_sim.EXPERIMENT, _x_pruning_frontier.EXPERIMENT,
                          _x_pruning_prototypes.EXPERIMENT),
             papers=("sorscher2022beyond",),
+        ),
+        Family(
+            name="emergence",
+            description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
+                        "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
+            models=(_m_quanta,),
+            theory=(),
+            experiments=(),
+            papers=("michaud2023quantization", "nam2024exactly"),
         ),
     )
 }
