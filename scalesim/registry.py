@@ -28,6 +28,7 @@ from .experiments import elhage_phase as _x_elhage_phase
 from .experiments import pruning_frontier as _x_pruning_frontier
 from .experiments import pruning_prototypes as _x_pruning_prototypes
 from .experiments import pruning_theory_vs_sim as _x_pruning_theory_vs_sim
+from .experiments import quanta_scaling as _x_quanta_scaling
 from .experiments import rf_compute_optimal as _x_rfco
 from .experiments import rf_duality as _x_rf_duality
 from .experiments import sgd_powerlaw as _x_sgd
@@ -52,6 +53,7 @@ from .theory import linear_sgd as _t_linear_sgd
 from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
 from .theory import pruning_frontier as _t_pruning_frontier
+from .theory import quanta as _t_quanta
 from .theory import random_features as _t_rf
 from .theory import superposition as _t_sp
 from .theory import teacher_student_mlp as _t_tsm
@@ -113,8 +115,8 @@ FAMILIES: dict[str, Family] = {
             description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
                         "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
             models=(_m_quanta,),
-            theory=(),
-            experiments=(),
+            theory=(_t_quanta,),
+            experiments=(_x_quanta_scaling.EXPERIMENT,),
             papers=("michaud2023quantization", "nam2024exactly"),
         ),
     )
