@@ -210,4 +210,4 @@ def test_quick_experiment_records_agree(tmp_path):
     from scalesim.experiments import REGISTRY, run_experiment
 
     records = run_experiment(REGISTRY["quanta-scaling"], tmp_path, quick=True, progress=False, stream=None)
-    assert len(records) == 2 and all(r["agrees"] for r in records), records
+    assert len(records) == 3 and all(r["agrees"] for r in records), records
