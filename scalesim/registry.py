@@ -29,6 +29,7 @@ from .experiments import pass_at_k as _x_pass_at_k
 from .experiments import pruning_frontier as _x_pruning_frontier
 from .experiments import pruning_prototypes as _x_pruning_prototypes
 from .experiments import pruning_theory_vs_sim as _x_pruning_theory_vs_sim
+from .experiments import quanta_scaling as _x_quanta_scaling
 from .experiments import rf_compute_optimal as _x_rfco
 from .experiments import rf_duality as _x_rf_duality
 from .experiments import sgd_powerlaw as _x_sgd
@@ -39,6 +40,7 @@ from .experiments import teacher_student_mlp as _x_tsm
 from .models import elhage as _m_elhage
 from .models import linear_sgd as _m_linear_sgd
 from .models import perceptron as _m_perceptron
+from .models import quanta as _m_quanta
 from .models import prototypes as _m_prototypes
 from .models import plrf as _m_plrf
 from .models import rf_gd as _m_rf_gd
@@ -53,6 +55,7 @@ from .theory import linear_sgd as _t_linear_sgd
 from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
 from .theory import pruning_frontier as _t_pruning_frontier
+from .theory import quanta as _t_quanta
 from .theory import random_features as _t_rf
 from .theory import sampling as _t_sampling
 from .theory import superposition as _t_sp
@@ -114,10 +117,11 @@ FAMILIES: dict[str, Family] = {
             name="emergence",
             description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
                         "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
-            models=(_m_sampling,),
-            theory=(_t_sampling,),
-            experiments=(_x_pass_at_k.EXPERIMENT,),
-            papers=("chen2021evaluating", "brown2024monkeys", "schaeffer2025monkeys", "hu2024passuntil"),
+            models=(_m_quanta, _m_sampling),
+            theory=(_t_quanta, _t_sampling),
+            experiments=(_x_quanta_scaling.EXPERIMENT, _x_pass_at_k.EXPERIMENT),
+            papers=("michaud2023quantization", "nam2024exactly", "chen2021evaluating", "brown2024monkeys",
+                    "schaeffer2025monkeys", "hu2024passuntil"),
         ),
     )
 }

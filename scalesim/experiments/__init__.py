@@ -7,6 +7,7 @@ from .pass_at_k import EXPERIMENT as _pass_at_k
 from .pruning_frontier import EXPERIMENT as _pruning_frontier
 from .pruning_prototypes import EXPERIMENT as _pruning_prototypes
 from .pruning_theory_vs_sim import EXPERIMENT as _pruning_theory_vs_sim
+from .quanta_scaling import EXPERIMENT as _quanta_scaling
 from .rf_compute_optimal import EXPERIMENT as _rf_compute_optimal
 from .rf_duality import EXPERIMENT as _rf_duality
 from .sgd_powerlaw import EXPERIMENT as _sgd_powerlaw
@@ -30,6 +31,7 @@ REGISTRY: dict[str, Experiment] = {
         _pruning_theory_vs_sim,
         _pruning_frontier,
         _pruning_prototypes,
+        _quanta_scaling,
         _pass_at_k,
     )
 }
