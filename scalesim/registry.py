@@ -25,6 +25,7 @@ from types import ModuleType
 from . import experiments as _experiments
 from .experiments import bahri_regimes as _x_bahri
 from .experiments import elhage_phase as _x_elhage_phase
+from .experiments import emergence_metrics as _x_emergence_metrics
 from .experiments import pruning_frontier as _x_pruning_frontier
 from .experiments import pruning_prototypes as _x_pruning_prototypes
 from .experiments import pruning_theory_vs_sim as _x_pruning_theory_vs_sim
@@ -48,6 +49,7 @@ from .models import superposition as _m_sp
 from .models import teacher_student_mlp as _m_tsm
 from .theory import elhage as _t_elhage
 from .theory import linear_sgd as _t_linear_sgd
+from .theory import metric_artefacts as _t_metric_artefacts
 from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
 from .theory import pruning_frontier as _t_pruning_frontier
@@ -106,6 +108,15 @@ FAMILIES: dict[str, Family] = {
             experiments=(_x_pruning_theory_vs_sim.EXPERIMENT, _x_pruning_frontier.EXPERIMENT,
                          _x_pruning_prototypes.EXPERIMENT),
             papers=("sorscher2022beyond",),
+        ),
+        Family(
+            name="emergence",
+            description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
+                        "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
+            models=(),
+            theory=(_t_metric_artefacts,),
+            experiments=(_x_emergence_metrics.EXPERIMENT,),
+            papers=("michaud2023quantization", "schaeffer2023mirage", "hu2024passuntil"),
         ),
     )
 }

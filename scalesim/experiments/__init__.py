@@ -3,6 +3,7 @@
 from .bahri_regimes import EXPERIMENT as _bahri_regimes
 from .base import Experiment, report, run_experiment, status
 from .elhage_phase import EXPERIMENT as _elhage_phase
+from .emergence_metrics import EXPERIMENT as _emergence_metrics
 from .pruning_frontier import EXPERIMENT as _pruning_frontier
 from .pruning_prototypes import EXPERIMENT as _pruning_prototypes
 from .pruning_theory_vs_sim import EXPERIMENT as _pruning_theory_vs_sim
@@ -29,6 +30,7 @@ REGISTRY: dict[str, Experiment] = {
         _pruning_theory_vs_sim,
         _pruning_frontier,
         _pruning_prototypes,
+        _emergence_metrics,
     )
 }
 
