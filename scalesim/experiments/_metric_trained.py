@@ -10,6 +10,8 @@ match ``q^L``, greedy edit distance ``L (1 - q)``, Brier per token unchanged.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,6 +21,25 @@ from ..stats import normal_quantile
 from ..theory import metric_artefacts as theory
 
 __all__ = ["evaluate_members", "trained_records", "sequence_stats"]
+
+
+@functools.lru_cache(maxsize=16)
+def _evaluator(cfg, n_cal: int, n_test: int, max_len: int):
+    """One compiled program per (config, sizes): ``(params [M], key, member_ids [M]) -> arrays``."""
+    from ..models import quanta
+
+    def probs(prm, k, count):
+        x, y, _ = quanta.generate(jax.random.split(k, count), cfg)
+        logp = jax.nn.log_softmax(quanta.mlp(prm, x.astype(prm["W1"].dtype)), axis=-1)
+        return jnp.exp(jnp.take_along_axis(logp, y[:, None], axis=1)[:, 0])
+
+    def one(prm, key, mid):
+        kc, kt, ks = jax.random.split(jax.random.fold_in(key, mid), 3)
+        p_test = probs(prm, kt, n_test * max_len).reshape(n_test, max_len)
+        sampled = jax.random.uniform(ks, (n_test, max_len), p_test.dtype) < p_test
+        return probs(prm, kc, n_cal), p_test, sampled
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
 
 
 def evaluate_members(params, cfg, key, member_ids, n_cal: int, n_test: int, max_len: int) -> dict:
@@ -34,20 +55,8 @@ def evaluate_members(params, cfg, key, member_ids, n_cal: int, n_test: int, max_
       ``{"p_cal": [M, n_cal], "p_test": [M, n_test, max_len], "sampled": [M, n_test, max_len]}``:
       probabilities (float32) and whether a token sampled from the model is correct (bool).
     """
-    from ..models import quanta
-
-    def probs(prm, k, count):
-        x, y, _ = quanta.generate(jax.random.split(k, count), cfg)
-        logp = jax.nn.log_softmax(quanta.mlp(prm, x.astype(prm["W1"].dtype)), axis=-1)
-        return jnp.exp(jnp.take_along_axis(logp, y[:, None], axis=1)[:, 0])
-
-    def one(prm, mid):
-        kc, kt, ks = jax.random.split(jax.random.fold_in(key, mid), 3)
-        p_test = probs(prm, kt, n_test * max_len).reshape(n_test, max_len)
-        sampled = jax.random.uniform(ks, (n_test, max_len), p_test.dtype) < p_test
-        return probs(prm, kc, n_cal), p_test, sampled
-
-    p_cal, p_test, sampled = jax.jit(jax.vmap(one))(params, jnp.asarray(member_ids))
+    fn = _evaluator(cfg, int(n_cal), int(n_test), int(max_len))
+    p_cal, p_test, sampled = fn(params, key, jnp.asarray(member_ids))
     return {"p_cal": np.asarray(p_cal, np.float32), "p_test": np.asarray(p_test, np.float32),
             "sampled": np.asarray(sampled, bool)}
 
