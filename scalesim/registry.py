@@ -39,6 +39,7 @@ from .experiments import teacher_student_mlp as _x_tsm
 from .models import elhage as _m_elhage
 from .models import linear_sgd as _m_linear_sgd
 from .models import perceptron as _m_perceptron
+from .models import quanta as _m_quanta
 from .models import prototypes as _m_prototypes
 from .models import plrf as _m_plrf
 from .models import rf_gd as _m_rf_gd
@@ -113,10 +114,10 @@ FAMILIES: dict[str, Family] = {
             name="emergence",
             description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
                         "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
-            models=(),
+            models=(_m_quanta,),
             theory=(_t_metric_artefacts,),
             experiments=(_x_emergence_metrics.EXPERIMENT,),
-            papers=("michaud2023quantization", "schaeffer2023mirage", "hu2024passuntil"),
+            papers=("michaud2023quantization", "nam2024exactly", "schaeffer2023mirage", "hu2024passuntil"),
         ),
     )
 }
