@@ -42,7 +42,7 @@ def _analytic(ax, ax2, run, s, records):
             lw=1, label="Brier/2 (smooth)")
     ax.step(grid, theory.mc_grade_two_option(p), where="post", color="k", lw=0.8, label="2-option grade")
     ax.set(xscale="log", xlabel="N", ylabel="metric (linear axis)",
-           title=f"analytic: l(N)=(N/{s.c:g})^-{s.alpha:g}, n_test={n}")
+           title=f"analytic l(N)=(N/{s.c:g})^-{s.alpha:g}, n_test={n}")
     ax.legend(fontsize=6)
     ax2.set(xlabel="ln N", ylabel="ln(-ln EM)",
             title=f"fitted (-), theory slope -{s.alpha:g} (:), v = reads 0")
@@ -69,15 +69,17 @@ def _trained(ax, ax2, trained, s, records):
         c = COLORS[j]
         ax.errorbar(n_par, meas, yerr=2 * se, fmt="o", ms=4, color=c, label=f"{lab}, L={L}")
         ax.plot(n_par, pred, "--", color=c, lw=1)
+    q = np.array([1 - row["edit_greedy"][1] / L if row else np.nan for row in rows])
+    ax.plot(n_par, q, "s--", ms=3, mfc="none", color="gray", lw=1, label="token accuracy q (smooth)")
     ax.set(xlabel="parameters N (linear)", ylabel="metric (linear)", ylim=(-0.02, 1.02),
-           title=f"trained quanta MLPs: measured (o), per-token prediction (--)")
+           title="trained: measured (o), from per-token stats (--)")
     ax.legend(fontsize=6)
     tr = [r for r in records if "z" in r]
     z = np.array([r["z"] for r in tr], float)
     ax2.plot(np.arange(len(z)), z, "o", ms=3)
     ax2.axhline(s.z_max, color="k", lw=0.8, ls="--")
     ax2.set(xlabel="trained record (width, L, metric)", ylabel="|measured - prediction| / SE",
-            title=f"metric algebra on sequences (agree: z <= {s.z_max:g})")
+            title=f"sequence metrics vs per-token (agree: z <= {s.z_max:g})")
 
 
 def plot(runs, s, records):
