@@ -144,7 +144,14 @@ def token_loss(n, *, alpha, c):
 
 
 def token_prob(n, *, alpha, c):
-    """Probability of the correct token ``p(N) = exp(-l(N))``."""
+    """Probability of the correct token ``p(N) = exp(-l(N))`` (Schaeffer et al. 2023, Sec. 2).
+
+    Args:
+      n: parameter counts (> 0). alpha: exponent (> 0). c: scale of ``N`` (> 0).
+
+    Returns:
+      ``p(N)`` in (0, 1).
+    """
     return jnp.exp(-token_loss(n, alpha=alpha, c=c))
 
 
@@ -166,46 +173,94 @@ def exact_match(n, *, alpha, c, length):
 
 
 def log_neg_log_exact_match(n, *, alpha, c, length):
-    """``log(-log EM) = log L - alpha log(N/c)``: the linearising coordinate (slope ``-alpha``)."""
+    """``log(-log EM) = log L - alpha log(N/c)``: the linearising coordinate (slope ``-alpha``).
+
+    Args:
+      n: parameter counts (> 0). alpha: exponent (> 0). c: scale (> 0). length: ``L`` (>= 1).
+
+    Returns:
+      ``log(-log EM(N))`` (exact; no round-off from forming ``EM`` first).
+    """
     _check(length=length)
     return jnp.log(as_float(length)) + jnp.log(token_loss(n, alpha=alpha, c=c))
 
 
 def edit_distance(n, *, alpha, c, length):
-    """Expected token edit (Hamming) distance to the target, ``L (1 - p(N))`` (Schaeffer et al. 2023)."""
+    """Expected token edit (Hamming) distance to the target, ``L (1 - p(N))`` (Schaeffer et al. 2023, Sec. 2).
+
+    Args:
+      n: parameter counts (> 0). alpha: exponent (> 0). c: scale (> 0). length: ``L`` (>= 1).
+
+    Returns:
+      expected number of wrong tokens, in ``[0, L]``.
+    """
     _check(length=length)
     return as_float(length) * -jnp.expm1(-token_loss(n, alpha=alpha, c=c))
 
 
 def pass_until_coeff(*, alpha, c, length):
-    """The coefficient ``a = L c^alpha`` that makes :func:`pass_until` equal :func:`exact_match`."""
+    """The coefficient ``a = L c^alpha`` that makes :func:`pass_until` equal :func:`exact_match`.
+
+    Args:
+      alpha: exponent (> 0). c: scale (> 0). length: ``L`` (>= 1).
+
+    Returns:
+      ``a`` (> 0).
+    """
     _check(alpha, c, length)
     return as_float(length) * jnp.exp(as_float(alpha) * jnp.log(as_float(c)))
 
 
 def pass_until(n, *, alpha, coeff):
-    """PassUntil task law ``PU(N) = exp(-a N^-alpha)`` (Hu et al. 2024): :func:`exact_match`
-    with ``c = 1`` and ``L = a`` (``coeff = a > 0``)."""
+    """PassUntil task law ``PU(N) = exp(-a N^-alpha)`` (Hu et al. 2024, task scaling law).
+
+    The same curve as :func:`exact_match` with ``a = L c^alpha`` (:func:`pass_until_coeff`).
+
+    Args:
+      n: parameter counts (> 0). alpha: exponent (> 0). coeff: ``a`` (> 0).
+
+    Returns:
+      ``PU(N)`` in (0, 1).
+    """
     check_range("coeff", coeff, 0.0, 1e300, lo_open=True)
     _check(alpha)
     return jnp.exp(-as_float(coeff) * token_loss(n, alpha=alpha, c=1.0))
 
 
 def brier_two_option(p):
-    """Brier score of a two-option question with probability ``p`` on the correct option:
-    ``(1 - p)^2 + (0 - (1 - p))^2 = 2 (1 - p)^2`` (0 is perfect, 2 is worst)."""
+    """Brier score of a two-option question: ``(1 - p)^2 + (0 - (1 - p))^2 = 2 (1 - p)^2``.
+
+    Args:
+      p: probability the model puts on the correct option, in [0, 1] (array).
+
+    Returns:
+      the score (0 is perfect, 2 is worst), continuous in ``p``.
+    """
     p = as_float(p)
     return 2.0 * (1.0 - p) ** 2
 
 
 def mc_grade_two_option(p):
-    """Multiple-choice grade of a two-option question: ``1[p > 1/2]`` (the argmax is correct;
-    a tie gets no credit)."""
+    """Multiple-choice grade of a two-option question: ``1[p > 1/2]``.
+
+    Args:
+      p: probability on the correct option (array).
+
+    Returns:
+      1.0 where the correct option is the argmax, else 0.0 (a tie gets no credit); discontinuous.
+    """
     return (as_float(p) > 0.5).astype(as_float(p).dtype)
 
 
 def n_at_level(level, *, alpha, c, length):
-    """``N`` at which ``EM(N) = level``: ``c (L / -ln level)^(1/alpha)``, ``level`` in (0, 1)."""
+    """``N`` at which ``EM(N) = level``: ``c (L / -ln level)^(1/alpha)``.
+
+    Args:
+      level: exact-match level in (0, 1). alpha: exponent (> 0). c: scale (> 0). length: ``L`` (>= 1).
+
+    Returns:
+      ``N`` (> 0).
+    """
     check_range("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
     _check(alpha, c, length)
     level, alpha, c, length = as_float(level), as_float(alpha), as_float(c), as_float(length)
@@ -213,13 +268,28 @@ def n_at_level(level, *, alpha, c, length):
 
 
 def n50(*, alpha, c, length):
-    """``N_50 = c (L / ln 2)^(1/alpha)``, where the exact match reaches 1/2 (``N_50 ∝ L^(1/alpha)``)."""
+    """``N_50 = c (L / ln 2)^(1/alpha)``, where the exact match reaches 1/2 (``N_50 ∝ L^(1/alpha)``).
+
+    Args:
+      alpha: exponent (> 0). c: scale (> 0). length: ``L`` (>= 1).
+
+    Returns:
+      ``N_50``.
+    """
     return n_at_level(0.5, alpha=alpha, c=c, length=length)
 
 
 def window_width(alpha, lo=0.1, hi=0.9):
-    """Width in ``ln N`` of the EM rise from ``lo`` to ``hi``: ``ln(ln(1/lo) / ln(1/hi)) / alpha``,
-    the same for every ``L`` (10-90 %: ``ln(ln 10 / -ln 0.9) / alpha``)."""
+    """Width in ``ln N`` of the EM rise from ``lo`` to ``hi``: ``ln(ln(1/lo) / ln(1/hi)) / alpha``.
+
+    The same for every ``L`` (10-90 %: ``ln(ln 10 / -ln 0.9) / alpha``).
+
+    Args:
+      alpha: exponent (> 0). lo, hi: exact-match levels, ``0 < lo < hi < 1``.
+
+    Returns:
+      the width in natural-log units of ``N``.
+    """
     _check(alpha)
     check_range("lo", lo, 0.0, 1.0, lo_open=True, hi_open=True)
     check_range("hi", hi, 0.0, 1.0, lo_open=True, hi_open=True)
@@ -230,7 +300,14 @@ def window_width(alpha, lo=0.1, hi=0.9):
 
 
 def mc_threshold(*, alpha, c):
-    """``N`` where the two-option grade ``1[p(N) > 1/2]`` jumps from 0 to 1: ``c (ln 2)^(-1/alpha)``."""
+    """``N`` where the two-option grade ``1[p(N) > 1/2]`` jumps from 0 to 1: ``c (ln 2)^(-1/alpha)``.
+
+    Args:
+      alpha: exponent (> 0). c: scale (> 0).
+
+    Returns:
+      the threshold ``N``.
+    """
     _check(alpha, c)
     return as_float(c) * jnp.exp(-jnp.log(jnp.log(2.0)) / as_float(alpha))
 
@@ -241,6 +318,9 @@ def em_sampling(mean_p, length):
     Args:
       mean_p: mean probability of the correct token over queries, in [0, 1].
       length: ``L`` (>= 1).
+
+    Returns:
+      ``(E p)^L``.
     """
     check_range("mean_p", mean_p, 0.0, 1.0)
     _check(length=length)
@@ -248,21 +328,42 @@ def em_sampling(mean_p, length):
 
 
 def em_greedy(token_acc, length):
-    """Exact match of ``L`` independent *greedy* tokens, ``q^L`` (``q`` = greedy token accuracy)."""
+    """Exact match of ``L`` independent *greedy* tokens, ``q^L``.
+
+    Args:
+      token_acc: greedy token accuracy ``q = P(p > 1/2)``, in [0, 1]. length: ``L`` (>= 1).
+
+    Returns:
+      ``q^L``.
+    """
     check_range("token_acc", token_acc, 0.0, 1.0)
     _check(length=length)
     return as_float(token_acc) ** as_float(length)
 
 
 def edit_greedy(token_acc, length):
-    """Expected greedy token edit (Hamming) distance ``L (1 - q)``."""
+    """Expected greedy token edit (Hamming) distance ``L (1 - q)``.
+
+    Args:
+      token_acc: greedy token accuracy ``q`` in [0, 1]. length: ``L`` (>= 1).
+
+    Returns:
+      expected wrong tokens per sequence.
+    """
     check_range("token_acc", token_acc, 0.0, 1.0)
     _check(length=length)
     return as_float(length) * (1.0 - as_float(token_acc))
 
 
 def neg_log_em(mean_p, length):
-    """``-log E[EM] = L (-log E p)`` for sampled tokens (``inf`` when ``E p = 0``)."""
+    """``-log E[EM] = L (-log E p)`` for sampled tokens.
+
+    Args:
+      mean_p: mean probability of the correct token, in [0, 1]. length: ``L`` (>= 1).
+
+    Returns:
+      ``-log E[EM]`` (``inf`` when ``E p = 0``).
+    """
     check_range("mean_p", mean_p, 0.0, 1.0)
     _check(length=length)
     return -as_float(length) * jnp.log(as_float(mean_p))
