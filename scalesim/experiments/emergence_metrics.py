@@ -19,7 +19,10 @@ held-out sequences of ``L`` queries drawn from the Zipf mixture. Exact match (sa
 greedy), greedy edit distance and Brier measured on the sequences are compared with their
 prediction from per-token statistics of a separate calibration set: ``(E p)^L``, ``q^L``,
 ``L (1 - q)``, ``E 2 (1 - p)^2`` (within ``z_max`` standard errors; binomial SE at the
-prediction combined with the prediction's own SE).
+prediction combined with the prediction's own SE). At the quick size (widths 8-64, 2000 steps)
+the trained part shows the amplification, not a sharp jump: the greedy token accuracy rises by a
+factor ~1.2 over the widths while the ``L = 16`` exact match rises ~8-fold, as ``q^L`` says; the
+sharp, "emergent" looking rise is shown by the analytic family's wide range of ``N``.
 """
 
 from __future__ import annotations
