@@ -31,8 +31,6 @@ import dataclasses
 import math
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..engine import geometric_steps, train_ensemble, warn_diverged
