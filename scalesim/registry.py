@@ -25,6 +25,7 @@ from types import ModuleType
 from . import experiments as _experiments
 from .experiments import bahri_regimes as _x_bahri
 from .experiments import elhage_phase as _x_elhage_phase
+from .experiments import emergence_metrics as _x_emergence_metrics
 from .experiments import pass_at_k as _x_pass_at_k
 from .experiments import pruning_frontier as _x_pruning_frontier
 from .experiments import pruning_prototypes as _x_pruning_prototypes
@@ -52,6 +53,7 @@ from .models import superposition as _m_sp
 from .models import teacher_student_mlp as _m_tsm
 from .theory import elhage as _t_elhage
 from .theory import linear_sgd as _t_linear_sgd
+from .theory import metric_artefacts as _t_metric_artefacts
 from .theory import perceptron as _t_perceptron
 from .theory import plrf as _t_plrf
 from .theory import pruning_frontier as _t_pruning_frontier
@@ -118,10 +120,10 @@ FAMILIES: dict[str, Family] = {
             description="Emergence: quanta (multitask sparse parity), metric artefacts, pass@k and PassUntil sampling "
                         "laws (Michaud 2023; Schaeffer 2023, 2025; Hu 2024).",
             models=(_m_quanta, _m_sampling),
-            theory=(_t_quanta, _t_sampling),
-            experiments=(_x_quanta_scaling.EXPERIMENT, _x_pass_at_k.EXPERIMENT),
-            papers=("michaud2023quantization", "nam2024exactly", "chen2021evaluating", "brown2024monkeys",
-                    "schaeffer2025monkeys", "hu2024passuntil"),
+            theory=(_t_quanta, _t_metric_artefacts, _t_sampling),
+            experiments=(_x_quanta_scaling.EXPERIMENT, _x_emergence_metrics.EXPERIMENT, _x_pass_at_k.EXPERIMENT),
+            papers=("michaud2023quantization", "nam2024exactly", "schaeffer2023mirage", "chen2021evaluating",
+                    "brown2024monkeys", "schaeffer2025monkeys", "hu2024passuntil"),
         ),
     )
 }

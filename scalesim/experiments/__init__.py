@@ -3,6 +3,7 @@
 from .bahri_regimes import EXPERIMENT as _bahri_regimes
 from .base import Experiment, report, run_experiment, status
 from .elhage_phase import EXPERIMENT as _elhage_phase
+from .emergence_metrics import EXPERIMENT as _emergence_metrics
 from .pass_at_k import EXPERIMENT as _pass_at_k
 from .pruning_frontier import EXPERIMENT as _pruning_frontier
 from .pruning_prototypes import EXPERIMENT as _pruning_prototypes
@@ -32,6 +33,7 @@ REGISTRY: dict[str, Experiment] = {
         _pruning_frontier,
         _pruning_prototypes,
         _quanta_scaling,
+        _emergence_metrics,
         _pass_at_k,
     )
 }
