@@ -93,7 +93,7 @@ def _block(name: str, registry: dict, store: Path, seconds: float | None, machin
     except (OSError, ValueError):
         exp = quick = None
     if exp is None or quick:
-        return f"Not run at full scale yet. Command: `scalesim run {name}`.\n", None
+        return _not_run(name, registry[name]), None
     sets = _overrides(exp.settings(False), settings)
     cmd = " ".join(["scalesim run", name, *sets])
     agree = sum(bool(r["agrees"]) for r in records)
@@ -108,11 +108,27 @@ def _block(name: str, registry: dict, store: Path, seconds: float | None, machin
     return "\n".join(lines), {"name": name, "agree": agree, "n": len(records), "seconds": seconds, "command": cmd}
 
 
-def _overview(rows: dict) -> str:
+ACCELERATOR_FLOP = 1e15  # a full sweep above this is sized for an accelerator (days on 2 CPU cores)
+
+
+def _full_flops(exp) -> int:
+    s = exp.settings(False)
+    return sum(exp.cost(p, s).flops for p in exp.sweep(s))
+
+
+def _not_run(name: str, exp) -> str:
+    flops = _full_flops(exp)
+    where = (f"sized for an accelerator (about {flops:.1e} FLOP by the pre-flight estimate); "
+             if flops > ACCELERATOR_FLOP else f"about {flops:.1e} FLOP by the pre-flight estimate; ")
+    return f"Not run at full scale yet: {where}command `scalesim run {name}`.\n"
+
+
+def _overview(rows: dict, registry: dict) -> str:
     lines = ["| experiment | records agreeing | wall time | status |", "|---|---|---|---|"]
     for name, row in rows.items():
         if row is None:
-            lines.append(f"| [{name}](#{name}) | — | — | not run at full scale yet |")
+            gpu = _full_flops(registry[name]) > ACCELERATOR_FLOP
+            lines.append(f"| [{name}](#{name}) | — | — | {'needs an accelerator at full scale' if gpu else 'not run at full scale yet'} |")
         else:
             status = "reproduced" if row["agree"] == row["n"] else "partly reproduced (see the section)"
             lines.append(f"| [{name}](#{name}) | {row['agree']} of {row['n']} | {_duration(row['seconds'])} | {status} |")
@@ -154,7 +170,7 @@ def main(argv=None) -> int:
     blocks, rows = {}, {}
     for name in registry:
         blocks[name], rows[name] = _block(name, registry, args.root / name, times.get(name), machine)
-    blocks["overview"] = _overview(rows)
+    blocks["overview"] = _overview(rows, registry)
 
     def fill(m):
         body = blocks.get(m.group("name"), m.group(3))
