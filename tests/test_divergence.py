@@ -35,8 +35,8 @@ from scalesim.fit.records import comparison, diverged_note
 from scalesim.store import Run
 from scalesim.theory import elhage as elhage_theory
 
-TRAINS = {"elhage-phase", "rf-compute-optimal", "sgd-powerlaw", "superposition-density", "superposition-grid",
-          "superposition-large", "teacher-student-mlp"}
+TRAINS = {"elhage-phase", "emergence-metrics", "quanta-scaling", "rf-compute-optimal", "sgd-powerlaw",
+          "superposition-density", "superposition-grid", "superposition-large", "teacher-student-mlp"}
 
 
 def _quantities(recs):
