@@ -13,7 +13,7 @@ Power (Laws)?", Eq. 7-10), so over the benchmark
   large k (scipy's ``hyp2f1`` returns NaN near k ~ 1e4), so F is computed by Gauss-Legendre
   quadrature of the log integrand: z = e^u on (0, 1/2] and 1 - z = e^v on [1/2, 1), 96 panels
   of 16 nodes each, the far tails (where the integrand is e^{a u}, resp. e^{b v} (1 - c)^k, to
-  double precision) added in closed form. Relative accuracy ~1e-13 against mpmath (tests).
+  double precision) added in closed form. Relative accuracy ~1e-13 against the exact terminating series (tests).
 - Asymptote (Schaeffer et al. 2025, Thm 3.1/3.2; the rate density behaves as p^(a-1) at 0):
   ``-log pass_D@k ~ F(k) ~ Gamma(a + b)/Gamma(b) (c k)^-a`` for w = 0, a power law with
   exponent a. It is reached only once F(k) is small: over a finite window the log-slope of the
