@@ -79,3 +79,15 @@ def test_records_table_in_markdown_marks_missing_estimates():
     assert lines[2] == "| a\\|b | n/a | [n/a, n/a] | 1 | NO |"
     assert lines[3] == "| c | 0.5 | [0.25, 0.75] | 0.5 | yes |"
     assert "n/a" in format_table(recs[:1])
+
+
+def test_reproductions_tool_keeps_blocks_without_a_store(tmp_path):
+    """Regenerating from a root with no stores leaves every generated block and overview row as it was."""
+    tool = _reproductions_tool()
+    page = tmp_path / "reproductions.md"
+    original = (PKG.parent / "docs" / "reproductions.md").read_text()
+    page.write_text(original)
+    tool.DOC = page
+    (tmp_path / "runs").mkdir()
+    assert tool.main(["--root", str(tmp_path / "runs"), "--machine", "test"]) == 0
+    assert page.read_text() == original

@@ -10,6 +10,8 @@ experiment (X = its name), the command, scale, wall time and measured-vs-theory 
     python3 tools/reproductions.py --check      # every registered experiment has its section
 
 ``--times`` reads lines ``... end NAME rc=0 wall=SECONDSs`` (the log the sweep script writes).
+An experiment with no store under ROOT keeps its block and overview row as the page has them, so
+one experiment's new run can be added without the others' stores.
 """
 
 from __future__ import annotations
@@ -123,10 +125,17 @@ def _not_run(name: str, exp) -> str:
     return f"Not run at full scale yet: {where}command `scalesim run {name}`.\n"
 
 
+def _overview_row(overview: str, name: str) -> str | None:
+    """The line of an existing overview table for ``name`` (kept as it is when no store is given)."""
+    return next((line for line in overview.splitlines() if line.startswith(f"| [{name}](#{name})")), None)
+
+
 def _overview(rows: dict, registry: dict) -> str:
     lines = ["| experiment | records agreeing | wall time | status |", "|---|---|---|---|"]
     for name, row in rows.items():
-        if row is None:
+        if isinstance(row, str):
+            lines.append(row)
+        elif row is None:
             gpu = _full_flops(registry[name]) > ACCELERATOR_FLOP
             lines.append(f"| [{name}](#{name}) | — | — | {'needs an accelerator at full scale' if gpu else 'not run at full scale yet'} |")
         else:
@@ -167,8 +176,12 @@ def main(argv=None) -> int:
         ap.error("--root is required unless --check")
     machine = args.machine or _default_machine()
     times = _times(args.times)
+    kept = {m.group("name"): m.group(3) for m in BLOCK.finditer(text)}
     blocks, rows = {}, {}
     for name in registry:
+        if not (args.root / name).exists() and name in kept:  # no store here: the page keeps what it has
+            blocks[name], rows[name] = kept[name], _overview_row(kept.get("overview", ""), name)
+            continue
         blocks[name], rows[name] = _block(name, registry, args.root / name, times.get(name), machine)
     blocks["overview"] = _overview(rows, registry)
 
