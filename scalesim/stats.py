@@ -3,8 +3,9 @@
 One definition of each: :func:`resample_indices` (the bootstrap resampler), :func:`percentile_ci`
 (percentile bootstrap interval, Efron & Tibshirani 1993, Sec. 13.3), :func:`normal_quantile`,
 :func:`t_quantile` and :func:`t_within` (Student's t), :func:`mean_ci` (mean with a normal or t
-interval) and :func:`wilson_interval` (binomial proportion; Wilson 1927) and :func:`pass_at_k_unbiased` (the unbiased pass@k of a problem from
-n samples; Chen et al. 2021). Inputs are NumPy arrays; results are Python floats or NumPy arrays
+interval) and :func:`wilson_interval` (binomial proportion; Wilson 1927), :func:`binomial_pvalue` (exact two-sided
+binomial test) and :func:`pass_at_k_unbiased` (the unbiased pass@k of a problem from n samples;
+Chen et al. 2021). Inputs are NumPy arrays; results are Python floats or NumPy arrays
 (float64), except :func:`pass_at_k_unbiased`, a JAX function usable inside compiled programs.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 from .validate import is_concrete
 
 __all__ = ["resample_indices", "percentile_ci", "normal_quantile", "t_quantile", "t_within", "mean_ci", "wilson_interval",
-           "pass_at_k_unbiased"]
+           "pass_at_k_unbiased", "binomial_pvalue"]
 
 
 def resample_indices(n: int, n_boot: int, seed: int = 0) -> np.ndarray:
@@ -129,6 +130,33 @@ def mean_ci(x, level: float = 0.95, *, dist: str = "normal"):
     else:
         raise ValueError(f"dist must be 'normal' or 't'; got {dist!r}")
     return m, (m - q * se, m + q * se)
+
+
+def binomial_pvalue(k, n, prob) -> np.ndarray:
+    """Exact two-sided binomial test of ``k`` successes in ``n`` trials at success probability ``prob``.
+
+    ``p = min(1, 2 min(P(X <= k), P(X >= k)))`` for ``X ~ Binomial(n, prob)``, with the tails as
+    regularized incomplete beta functions, ``P(X <= k) = I_{1-prob}(n - k, k + 1)`` and
+    ``P(X >= k) = I_prob(k, n - k + 1)`` (float64; exact also where the normal approximation is
+    poor, ``n prob`` or ``n (1 - prob)`` small). ``prob`` of 0 or 1 gives 1 where ``k`` is the sure
+    outcome and 0 elsewhere. Arrays broadcast.
+
+    Args:
+      k: successes, integers in ``[0, n]``.
+      n: trials, positive integers.
+      prob: success probabilities in ``[0, 1]``.
+
+    Returns:
+      float64 array of two-sided p-values in ``[0, 1]``.
+    """
+    k, n, prob = np.broadcast_arrays(np.asarray(k, float), np.asarray(n, float), np.asarray(prob, float))
+    if np.any((k < 0) | (k > n) | (k != np.round(k))) or np.any(n < 1) or np.any((prob < 0) | (prob > 1)):
+        raise ValueError("binomial_pvalue needs integer 0 <= k <= n, n >= 1 and 0 <= prob <= 1")
+    with jax.enable_x64(True):
+        inc = lambda a, b, x: np.asarray(jax.scipy.special.betainc(np.maximum(a, 1.0), b, x))  # a = 0 masked below
+        below = np.where(k >= n, 1.0, inc(n - k, k + 1, 1 - prob))
+        above = np.where(k <= 0, 1.0, inc(k, n - k + 1, prob))
+    return np.minimum(1.0, 2 * np.minimum(below, above))
 
 
 def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
