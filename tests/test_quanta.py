@@ -211,3 +211,37 @@ def test_quick_experiment_records_agree(tmp_path):
 
     records = run_experiment(REGISTRY["quanta-scaling"], tmp_path, quick=True, progress=False, stream=None)
     assert len(records) == 3 and all(r["agrees"] for r in records), records
+
+
+def _synthetic_width_run(width, s, n_final, rng):
+    """A stored online run whose members learn quanta 1..n (frequency order) at geometric steps."""
+    from scalesim.models import quanta as qm
+    from scalesim.store import Run
+
+    steps = np.geomspace(1, s.steps, 12).astype(int)
+    sub = np.ones((s.seeds, steps.size, s.n_tasks))
+    for m in range(s.seeds):
+        n = int(round(n_final * np.exp(0.05 * rng.standard_normal())))
+        for k in range(min(n, s.n_tasks)):
+            sub[m, steps >= s.steps * ((k + 1) / max(n, 1)) ** 2, k] = 0.01
+    metrics = {"width": width, "data_limited": False, "params": int(qm.n_params(width, s.n_tasks, s.n_bits))}
+    arrays = {"steps": steps, "sub_loss": sub, "diverged": np.zeros(s.seeds, bool),
+              "loss_bits": sub.mean(-1), "n_train": np.zeros(s.seeds, int), "seed": np.arange(s.seeds)}
+    return Run({}, metrics, arrays, None)
+
+
+def test_parameter_count_record_recovers_linear_capacity():
+    """n_N: counts ∝ parameters (n = N / C) give an exponent 1 within the CI; a width whose count
+    stays below n_tasks/3 gets no n_S record and is named in n_N's no_n_S_fit."""
+    from scalesim.experiments.quanta_scaling import Settings, summarize
+
+    s = Settings(n_tasks=48, widths=(4, 8, 24, 40), seeds=4, train_sizes=(), n_boot=200)
+    rng = np.random.default_rng(0)
+    runs = [_synthetic_width_run(w, s, 1.0 * w, rng) for w in s.widths]
+    recs = {r["quantity"]: r for r in summarize(runs, s)}
+    n_n = recs["n_N"]
+    assert abs(n_n["measured"] - 1.0) < 0.1 and n_n["agrees"], n_n
+    assert n_n["theory_ref"]["name"] == "n_N" and n_n["theory"] == 1.0
+    assert n_n["no_n_S_fit"] == [4, 8] and "n_S[w=4]" not in recs and "n_S[w=40]" in recs
+    # fewer than 3 widths: no parameter record at all
+    assert "n_N" not in {r["quantity"] for r in summarize(runs[:2], s)}

@@ -30,6 +30,11 @@ finite-``n_tasks`` range), with a bootstrap CI over seeds and the stated band ``
   sign is the known gap, said in the record's note. With only a handful of quanta in the window
   the fit is pre-asymptotic and falls as the step budget grows (0.91 [0.81, 1.01] at 4000 steps,
   0.77 [0.72, 0.82] at the quick run's 6000).
+- ``n_N`` (>= 3 widths): number learned at the last step vs parameter count, theory 1 (``n ∝ N``,
+  the paper's ``alpha_N = alpha``), fitted where ``1 <= n <= 2 n_tasks/3``. The theory assumes
+  training to convergence; at a CPU step budget the wider networks also learn faster, so the
+  count mixes capacity and speed (the record says so). Widths that never reach ``n_tasks/3``
+  quanta (capacity-limited) get no ``n_S`` record and are listed in ``n_N``'s ``no_n_S_fit``.
 - ``n_D`` (data-limited point, full settings): number ever learned (minimum over training <
   ``learned_bits``) vs ``D``, theory ``1/(alpha+1)``.
 
@@ -67,7 +72,7 @@ class Settings:
     n_bits: int = 24  # task bits
     k: int = 2  # bits per parity
     alpha: float = 0.5  # the paper's Zipf exponent: p_k ∝ k^-(alpha+1)
-    widths: tuple[int, ...] = (64, 128, 256)  # hidden widths (one compiled program each)
+    widths: tuple[int, ...] = (8, 16, 32, 64, 128, 256)  # hidden widths (one compiled program each)
     seeds: int = 4  # inits / batch streams per width (vmapped members)
     steps: int = 20000  # Adam steps
     batch: int = 1024  # examples per step
@@ -258,14 +263,48 @@ def _n_curve(counts, x, lo, hi, s: Settings):
     return float(fit(counts)), percentile_ci(np.array([fit(counts[i]) for i in idx])), win
 
 
+def _final_counts(r, s: Settings):
+    """Quanta learned at the final step (loss < ``learned_bits``), one per finite member."""
+    return (r.arrays["sub_loss"][_good(r)][:, -1] < s.learned_bits).sum(-1).astype(float)
+
+
+def _capacity_limited(online, s: Settings) -> list[int]:
+    """Widths whose seed-mean final count stays below ``n_tasks/3``: too small for an n_S fit."""
+    return [r.metrics["width"] for r in online if len(online) >= 3 and _final_counts(r, s).mean() < s.n_tasks / 3]
+
+
+def _param_records(online, s: Settings, preds) -> list[dict]:
+    """``n_N``: quanta learned at the final step vs parameter count (needs >= 3 widths)."""
+    if len(online) < 3:
+        return []
+    finals = [_final_counts(r, s) for r in online]
+    k = min(f.size for f in finals)
+    if k < 2:
+        return [comparison("n_N", float("nan"), None, preds["n_N"], tol=s.exponent_tol,
+                           note="fewer than 2 finite members at some width: no estimate")]
+    table = np.stack([f[:k] for f in finals], 1)  # [seed, width]
+    params = np.asarray([r.metrics["params"] for r in online], float)
+    m, ci, win = _n_curve(table, params, 1, 2 * s.n_tasks / 3, s)
+    return [comparison(
+        "n_N", m, ci, preds["n_N"], tol=s.exponent_tol, window=[int(x) for x in params[win]],
+        counts=[float(x) for x in table.mean(0)], no_n_S_fit=_capacity_limited(online, s),
+        note=f"number learned at the last step ({s.steps} steps) vs parameter count, fitted where 1 <= n <= "
+             f"2 n_tasks/3; theory 1 (n ∝ N, i.e. alpha_N = alpha) assumes every width trained to convergence, "
+             f"and wider networks also learn faster, so at a fixed step budget the count mixes capacity and "
+             f"speed. Widths in no_n_S_fit never reach n_tasks/3 quanta and get no n_S record")]
+
+
 def summarize(runs, s: Settings) -> list[dict]:
     preds = theory.exponents(alpha=s.alpha, n_tasks=s.n_tasks)
     records = []
     online = sorted([r for r in runs if not r.metrics["data_limited"]], key=lambda r: r.metrics["width"])
     for r in online:
         records += _order_records(r, s, preds)
+    records += _param_records(online, s, preds)
     p = np.asarray(theory.frequencies(s.n_tasks, s.alpha))
     for r in online:
+        if r.metrics["width"] in _capacity_limited(online, s):
+            continue  # its count never crosses the n_S window: reported in the n_N record's note
         good = _good(r)
         t = learn_steps(r.arrays["sub_loss"][good], r.arrays["steps"], s.learned_bits)
         steps = r.arrays["steps"].astype(float)

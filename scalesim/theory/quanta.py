@@ -152,6 +152,7 @@ def exponents(alpha: float, n_tasks: int | None = None) -> dict[str, Prediction]
 
       - "alpha_N": ``alpha`` (loss vs parameters, ``n ∝ N``);
       - "alpha_D", "alpha_S": ``alpha/(alpha+1)`` (loss vs data / steps);
+      - "n_N": ``1`` (number of quanta learned vs parameters: each quantum costs a fixed number);
       - "n_D", "n_S": ``1/(alpha+1)`` (number of quanta learned vs data / steps);
       - "time_exponent": ``alpha + 1`` (steps to learn quantum k ∝ k^(alpha+1), i.e. ∝ 1/p_k);
       - "order_rho": ``1``, Spearman correlation of frequency rank and steps-to-learn (QH2).
@@ -167,6 +168,8 @@ def exponents(alpha: float, n_tasks: int | None = None) -> dict[str, Prediction]
                      f"{_QM}, data scaling"),
         "alpha_S": P("alpha_S", a / (a + 1), "alpha/(alpha+1)", f"single epoch, steps to learn ∝ 1/p_k; {big}",
                      f"{_QM}, steps scaling"),
+        "n_N": P("n_N", 1.0, "1", "fixed parameters per quantum, trained to convergence, n << n_tasks",
+                 f"{_QM}, parameter scaling"),
         "n_D": P("n_D", 1 / (a + 1), "1/(alpha+1)", "threshold learner D p_k >= tau, n << n_tasks", f"{_QM}, data scaling"),
         "n_S": P("n_S", 1 / (a + 1), "1/(alpha+1)", "steps to learn ∝ 1/p_k, n << n_tasks", f"{_QM}, steps scaling"),
         "time_exponent": P("time_exponent", a + 1, "alpha+1", "steps to learn quantum k ∝ 1/p_k",
