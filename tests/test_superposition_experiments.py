@@ -16,10 +16,21 @@ from scalesim.store import Run
     (dict(alphas=(-0.5, 1.0)), "alphas"),
     (dict(ms=(10,)), "ms"),
     (dict(seeds=0), "seeds"),
+    (dict(weak_gamma=0.0), "weak_gamma"),
 ])
 def test_grid_settings_validation(kw, field):
     with pytest.raises(ValueError, match=field):
         G.GridSettings(**kw)
+
+
+def test_weak_records_use_the_positive_gamma_nearest_weak_gamma():
+    """The default grid's weak records sit at the authors' γ = 0.3333, not at the largest decay
+    γ = 1 (decay-limited at n = 1000); a grid with only one positive γ uses it; none gives NaN."""
+    assert G.regime_gammas(G.GridSettings()) == (0.3333, -1.0)
+    assert G.regime_gammas(G.settings(quick=True)) == (0.5, -1.0)
+    assert G.regime_gammas(G.GridSettings(gammas=(-1.0, 1.0))) == (1.0, -1.0)
+    g_weak, g_strong = G.regime_gammas(G.GridSettings(gammas=(-1.0, -0.5)))
+    assert np.isnan(g_weak) and g_strong == -1.0
 
 
 def test_large_and_density_settings_validation():
