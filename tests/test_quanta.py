@@ -232,16 +232,19 @@ def _synthetic_width_run(width, s, n_final, rng):
 
 def test_parameter_count_record_recovers_linear_capacity():
     """n_N: counts ∝ parameters (n = N / C) give an exponent 1 within the CI; a width whose count
-    stays below n_tasks/3 gets no n_S record and is named in n_N's no_n_S_fit."""
+    stays below n_tasks/3 gets no n_S record and is named in n_N's no_n_S_fit; one that learns
+    fewer than 3 quanta gets no order record."""
     from scalesim.experiments.quanta_scaling import Settings, summarize
 
-    s = Settings(n_tasks=48, widths=(4, 8, 24, 40), seeds=4, train_sizes=(), n_boot=200)
+    s = Settings(n_tasks=48, widths=(2, 8, 24, 40), seeds=4, train_sizes=(), n_boot=200)
     rng = np.random.default_rng(0)
     runs = [_synthetic_width_run(w, s, 1.0 * w, rng) for w in s.widths]
     recs = {r["quantity"]: r for r in summarize(runs, s)}
     n_n = recs["n_N"]
     assert abs(n_n["measured"] - 1.0) < 0.1 and n_n["agrees"], n_n
     assert n_n["theory_ref"]["name"] == "n_N" and n_n["theory"] == 1.0
-    assert n_n["no_n_S_fit"] == [4, 8] and "n_S[w=4]" not in recs and "n_S[w=40]" in recs
+    assert n_n["no_n_S_fit"] == [2, 8] and "n_S[w=2]" not in recs and "n_S[w=40]" in recs
+    # two quanta give no rank correlation: no order record for that width, its loss accounting stays
+    assert "order_rho[w=2]" not in recs and "loss_accounting_bits[w=2]" in recs and "order_rho[w=8]" in recs
     # fewer than 3 widths: no parameter record at all
     assert "n_N" not in {r["quantity"] for r in summarize(runs[:2], s)}

@@ -34,7 +34,9 @@ finite-``n_tasks`` range), with a bootstrap CI over seeds and the stated band ``
   the paper's ``alpha_N = alpha``), fitted where ``1 <= n <= 2 n_tasks/3``. The theory assumes
   training to convergence; at a CPU step budget the wider networks also learn faster, so the
   count mixes capacity and speed (the record says so). Widths that never reach ``n_tasks/3``
-  quanta (capacity-limited) get no ``n_S`` record and are listed in ``n_N``'s ``no_n_S_fit``.
+  quanta (capacity-limited) get no ``n_S`` record and are listed in ``n_N``'s ``no_n_S_fit``;
+  where they learn fewer than 3 quanta they get no ``order_rho`` record either (no rank
+  correlation of 2 points), only the loss accounting.
 - ``n_D`` (data-limited point, full settings): number ever learned (minimum over training <
   ``learned_bits``) vs ``D``, theory ``1/(alpha+1)``.
 
@@ -199,7 +201,9 @@ def _good(r):
     return ~(A["diverged"].astype(bool) | ~np.isfinite(A["sub_loss"][:, -1]).all(-1))
 
 
-def _order_records(r, s: Settings, preds):
+def _order_records(r, s: Settings, preds, capacity_limited=False):
+    """order_rho and loss accounting of one width; a capacity-limited width whose members learn
+    too few quanta for a rank correlation (none diverged) gets the loss accounting alone."""
     A, w = r.arrays, r.metrics["width"]
     good = warn_diverged(~_good(r), np.arange(_good(r).size), f"quanta-scaling width={w}")
     t = learn_steps(A["sub_loss"][good], A["steps"], s.learned_bits)
@@ -222,7 +226,8 @@ def _order_records(r, s: Settings, preds):
         m, ci = float("nan"), (float("nan"), float("nan"))
         note = (diverged_note((~good).sum(), good.size, 2) if (~good).sum() else
                 "fewer than 2 members learned >= 3 subtasks: no estimate (train longer)")
-    out = [comparison(f"order_rho[w={w}]", m, ci, preds["order_rho"], tol=tol, per_member=[float(x) for x in rhos],
+    no_order = capacity_limited and not fin.sum() >= 2 and not (~good).sum()
+    out = [] if no_order else [comparison(f"order_rho[w={w}]", m, ci, preds["order_rho"], tol=tol, per_member=[float(x) for x in rhos],
                       learned=learned, censored=[s.n_tasks - n for n in learned], censored_rarer=censored_rarer,
                       threshold_bits=s.learned_bits, note=note)]
     # loss accounting at the final step: measured loss vs sum of p_k over unlearned quanta (1 bit each)
@@ -291,15 +296,17 @@ def _param_records(online, s: Settings, preds) -> list[dict]:
         note=f"number learned at the last step ({s.steps} steps) vs parameter count, fitted where 1 <= n <= "
              f"2 n_tasks/3; theory 1 (n ∝ N, i.e. alpha_N = alpha) assumes every width trained to convergence, "
              f"and wider networks also learn faster, so at a fixed step budget the count mixes capacity and "
-             f"speed. Widths in no_n_S_fit never reach n_tasks/3 quanta and get no n_S record")]
+             f"speed. Widths in no_n_S_fit never reach n_tasks/3 quanta and get no n_S record (nor an order_rho "
+             f"record where fewer than 2 members learn 3 quanta)")]
 
 
 def summarize(runs, s: Settings) -> list[dict]:
     preds = theory.exponents(alpha=s.alpha, n_tasks=s.n_tasks)
     records = []
     online = sorted([r for r in runs if not r.metrics["data_limited"]], key=lambda r: r.metrics["width"])
+    limited = _capacity_limited(online, s)
     for r in online:
-        records += _order_records(r, s, preds)
+        records += _order_records(r, s, preds, r.metrics["width"] in limited)
     records += _param_records(online, s, preds)
     p = np.asarray(theory.frequencies(s.n_tasks, s.alpha))
     for r in online:
