@@ -24,9 +24,11 @@ def test_grid_settings_validation(kw, field):
 
 
 def test_weak_records_use_the_positive_gamma_nearest_weak_gamma():
-    """The default grid's weak records sit at the authors' γ = 0.3333, not at the largest decay
-    γ = 1 (decay-limited at n = 1000); a grid with only one positive γ uses it; none gives NaN."""
-    assert G.regime_gammas(G.GridSettings()) == (0.3333, -1.0)
+    """The default grid's weak records sit at the authors' smallest positive γ = 0.1111, not at the
+    largest decay γ = 1 (decay-limited at n = 1000); a grid with only one positive γ uses it; none
+    gives NaN."""
+    assert G.regime_gammas(G.GridSettings()) == (0.1111, -1.0)
+    assert G.regime_gammas(G.GridSettings(gammas=(-1.0, 0.3333, 1.0))) == (0.3333, -1.0)
     assert G.regime_gammas(G.settings(quick=True)) == (0.5, -1.0)
     assert G.regime_gammas(G.GridSettings(gammas=(-1.0, 1.0))) == (1.0, -1.0)
     g_weak, g_strong = G.regime_gammas(G.GridSettings(gammas=(-1.0, -0.5)))
