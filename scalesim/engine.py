@@ -344,7 +344,8 @@ def train_ensemble(
       max_members: members per compiled call (``None``: all; an int >= 1, rounded down to a
         multiple of 8 and raised to at least 16; ``"auto"``: as many as fit in half the
         device's free memory, see :mod:`scalesim.memory`). Default: the enclosing
-        :func:`member_chunking`, else all. Results are bit-identical whatever the chunking.
+        :func:`member_chunking`, else all. Results are bit-identical whatever the chunking on CPU; on a GPU the
+        kernels depend on the member count, so last bits can differ.
 
     Returns:
       :class:`EnsembleResult` (NumPy arrays) with metrics of shape ``[M, len(record_steps)]``.

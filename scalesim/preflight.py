@@ -8,7 +8,7 @@ it with the memory this process can use (:func:`scalesim.memory.free_bytes`; ove
 :data:`MAX_DAYS` days at an optimistic rate (:func:`flop_limit`).
 
 A point whose ensemble does not fit at once but whose members fit in chunks runs chunked
-(``max_members="auto"``, bit-identical results; see :func:`scalesim.engine.member_chunking`).
+(``max_members="auto"``, bit-identical results on CPU; see :func:`scalesim.engine.member_chunking`).
 Genuinely large runs that the estimate refuses wrongly can skip the check with
 ``--set preflight=off``.
 """

@@ -232,7 +232,7 @@ def _preflight(exp: Experiment, points: list, settings, execution: dict):
         chosen = got if got == "auto" else chosen
     if chosen != max_members:
         sys.stderr.write(f"{exp.name}: an ensemble does not fit in memory at once; training members in chunks "
-                         f"(max_members=auto; results are bit-identical)\n")
+                         f"(max_members=auto; results are bit-identical on CPU)\n")
     return chosen
 
 
