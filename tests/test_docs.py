@@ -91,3 +91,16 @@ def test_reproductions_tool_keeps_blocks_without_a_store(tmp_path):
     (tmp_path / "runs").mkdir()
     assert tool.main(["--root", str(tmp_path / "runs"), "--machine", "test"]) == 0
     assert page.read_text() == original
+
+
+def test_reproductions_overview_labels_reduced_runs():
+    """A run whose command changes the default settings is labelled as reduced scale in the overview."""
+    from scalesim.experiments import REGISTRY
+
+    tool = _reproductions_tool()
+    full = {"agree": 3, "n": 3, "seconds": 60.0, "reduced": False}
+    rows = {"sgd-powerlaw": dict(full), "rf-duality": dict(full, agree=2, reduced=True)}
+    lines = tool._overview(rows, REGISTRY).splitlines()
+    assert lines[2] == "| [sgd-powerlaw](#sgd-powerlaw) | 3 of 3 | 60 s | reproduced |"
+    assert lines[3] == ("| [rf-duality](#rf-duality) | 2 of 3 | 60 s | partly reproduced (see the section), "
+                        "at reduced scale |")

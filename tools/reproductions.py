@@ -100,14 +100,15 @@ def _block(name: str, registry: dict, store: Path, seconds: float | None, machin
     cmd = " ".join(["scalesim run", name, *sets])
     agree = sum(bool(r["agrees"]) for r in records)
     lines = [f"- Command: `{cmd}`",
-             f"- Scale: {'the default full sweep' if not sets else 'the full sweep with the settings above'}, "
-             f"{len(exp.sweep(settings))} sweep points",
+             f"- Scale: {'the default full sweep' if not sets else 'reduced: the default sweep changed by the settings above'}, "
+             f"{len(exp.sweep(settings))} sweep point{'s' if len(exp.sweep(settings)) != 1 else ''}",
              f"- Machine: {machine}; wall time {_duration(seconds)}",
              f"- Records agreeing with theory: {agree} of {len(records)}", "", format_table(records, markdown=True), ""]
     fig = _figure(name, store)
     if fig:
         lines += [f"![{name}]({fig})", ""]
-    return "\n".join(lines), {"name": name, "agree": agree, "n": len(records), "seconds": seconds, "command": cmd}
+    return "\n".join(lines), {"name": name, "agree": agree, "n": len(records), "seconds": seconds, "command": cmd,
+                              "reduced": bool(sets)}
 
 
 ACCELERATOR_FLOP = 1e15  # a full sweep above this is sized for an accelerator (days on 2 CPU cores)
@@ -140,6 +141,8 @@ def _overview(rows: dict, registry: dict) -> str:
             lines.append(f"| [{name}](#{name}) | — | — | {'needs an accelerator at full scale' if gpu else 'not run at full scale yet'} |")
         else:
             status = "reproduced" if row["agree"] == row["n"] else "partly reproduced (see the section)"
+            if row.get("reduced"):
+                status += ", at reduced scale"
             lines.append(f"| [{name}](#{name}) | {row['agree']} of {row['n']} | {_duration(row['seconds'])} | {status} |")
     return "\n".join(lines) + "\n"
 
