@@ -143,7 +143,10 @@ def plot(runs, s: DensitySettings, records: list[dict]):
             continue
         E_, e_, ci_ = zip(*pts)
         ax2.errorbar(E_, e_, yerr=np.abs(np.array(ci_, float).T - np.array(e_)), fmt=mk, label=f"γ={g:g}")
-    ax2.axhline(1.0, color="k", lw=1)
+    weak = sorted((r["expected_active"], r["theory"]) for r in records if r.get("gamma", -1) > 0 and "theory" in r)
+    if weak:
+        ax2.plot(*zip(*weak), "k:", lw=1, label="slope of L_weak (weak theory)")
+    ax2.axhline(1.0, color="k", lw=1, label="1 (strong theory)")
     ax2.set(xlabel="expected active features E", ylabel="model exponent α_m", title="α_m vs density")
     ax2.legend(fontsize=7)
     return fig
