@@ -77,3 +77,18 @@ def test_quick_experiment_runs_and_agrees(exp, tmp_path):
     records = run_experiment(exp, tmp_path / exp.name, quick=True, progress=False)
     assert records and all(r["agrees"] for r in records), records
     assert (tmp_path / exp.name / "figure.png").exists()
+
+
+def test_bahri_cost_counts_the_work_of_each_ladder():
+    """The pre-flight estimate follows each ladder's arrays: the variance ladders solve only
+    var_fixed x var_fixed systems, so their work is linear in the largest size, not quadratic."""
+    s = E.settings(False)
+    total = sum(E.cost(p, s).flops for p in E.sweep(s))
+    # the default run took 3 min on a 2-core CPU (docs/reproductions.md): about 1e12 FLOP, not 1e14
+    assert 1e11 < total < 1e13
+    big = dataclasses.replace(s, var_sizes=tuple(2 * v for v in s.var_sizes))
+    for regime in ("var_data", "var_model"):
+        ratio = E.cost(E.BahriPoint(regime), big).flops / E.cost(E.BahriPoint(regime), s).flops
+        assert 1.0 < ratio < 2.5, (regime, ratio)
+    res_big = dataclasses.replace(s, res_sizes=tuple(2 * v for v in s.res_sizes))
+    assert E.cost(E.BahriPoint("res_model"), res_big).flops > 3.5 * E.cost(E.BahriPoint("res_model"), s).flops

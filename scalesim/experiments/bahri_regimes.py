@@ -206,6 +206,8 @@ def summarize(runs, s: BahriSettings) -> list[dict]:
 
 
 def plot(runs, s: BahriSettings, records: list[dict]):
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415  (matplotlib only when plotting)
+
     fig, axes = figure(ncols=2, nrows=2)
     labels = {"res_model": "resolution-limited, D = inf: L vs N",
               "res_data": "resolution-limited, N = inf: L vs D",
@@ -229,17 +231,34 @@ def plot(runs, s: BahriSettings, records: list[dict]):
         ax.plot(x, th[0] * (x / x[0]) ** -slope, ":", color="gray",
                 label=f"x^-{slope:g} ({'alpha_K' if res else 'Bahri 1/x'})")
         ax.set(xscale="log", yscale="log", title=labels[regime], xlabel="size", ylabel="test MSE")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on a < 2-decade axis
         ax.legend(fontsize=7)
     return fig
 
 
+def _draw_work(regime: str, s: BahriSettings) -> tuple[int, int]:
+    """(live float64 values, matmul and solve FLOP) of one draw of a ladder.
+
+    Resolution ladders hold features or inputs [n_modes, size] and a size x size Gram matrix and
+    solve it at every size.  Variance ladders hold [n_modes, size] and [n_modes, fixed] arrays, and
+    their solves are only fixed x fixed: var_data is fixed features against up to max(size)
+    samples, var_model is fixed samples against up to max(size) features.
+    """
+    S, k = s.n_modes, s.var_fixed
+    if regime.startswith("res"):
+        top = max(s.res_sizes)
+        return S * top + top * top + S, 2 * S * top * top + sum(2 * n ** 3 + 2 * S * n for n in s.res_sizes)
+    top = max(s.var_sizes)
+    if regime == "var_data":
+        return S * k + top * (k + 1) + S, 2 * S * k * k + sum(2 * d * k * k for d in s.var_sizes)
+    return S * top + S * k + S, 6 * k * S * top + sum(2 * S * n for n in s.var_sizes)
+
+
 def cost(p: BahriPoint, s: BahriSettings) -> Cost:
-    """Pre-flight estimate: per draw (float64, 16 draws at a time) features or inputs [n_modes, size]
-    and the size x size Gram matrices of the ladder."""
-    size = max(s.res_sizes if p.regime.startswith("res") else s.var_sizes)
-    per = s.n_modes * size + 2 * size * size + s.n_modes
-    flops = s.draws * (4 * s.n_modes * size * size + sum(2 * n**3 for n in (s.res_sizes + s.var_sizes)))
-    return ensemble_cost(1, 0, per * min(s.draws, 16), flops)
+    """Pre-flight estimate: per draw (float64, 16 draws at a time) the arrays and matmul/solve work
+    of the regime's ladder (:func:`_draw_work`)."""
+    values, flops = _draw_work(p.regime, s)
+    return ensemble_cost(1, 0, values * min(s.draws, 16), s.draws * flops)
 
 
 EXPERIMENT = Experiment(
