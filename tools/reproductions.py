@@ -99,9 +99,10 @@ def _block(name: str, registry: dict, store: Path, seconds: float | None, machin
     sets = _overrides(exp.settings(False), settings)
     cmd = " ".join(["scalesim run", name, *sets])
     agree = sum(bool(r["agrees"]) for r in records)
+    points = len(exp.sweep(settings))
     lines = [f"- Command: `{cmd}`",
              f"- Scale: {'the default full sweep' if not sets else 'reduced: the default sweep changed by the settings above'}, "
-             f"{len(exp.sweep(settings))} sweep point{'s' if len(exp.sweep(settings)) != 1 else ''}",
+             f"{points} sweep point{'s' if points != 1 else ''}",
              f"- Machine: {machine}; wall time {_duration(seconds)}",
              f"- Records agreeing with theory: {agree} of {len(records)}", "", format_table(records, markdown=True), ""]
     fig = _figure(name, store)
